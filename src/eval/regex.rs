@@ -1,0 +1,92 @@
+//! Regular expressions with Sigma's flags. Sigma's flavour is a PCRE subset; the `regex` crate
+//! covers it with linear-time matching. Patterns that use PCRE extras seen in the wild
+//! (look-around, back-references) fall back to `fancy-regex`, which delegates to `regex` for
+//! everything else.
+
+/// Compiled size limit: a pathological pattern is an error, not a hang or an OOM.
+const SIZE_LIMIT: usize = 1 << 22;
+
+#[derive(Debug, Clone)]
+pub enum Regex {
+    Fast(regex::Regex),
+    Fancy(Box<fancy_regex::Regex>),
+}
+
+impl Regex {
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            Regex::Fast(r) => r.is_match(text),
+            // A backtracking limit hit counts as no match.
+            Regex::Fancy(r) => r.is_match(text).unwrap_or(false),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        match self {
+            Regex::Fast(r) => r.as_str(),
+            Regex::Fancy(r) => r.as_str(),
+        }
+    }
+}
+
+/// Compile `pattern` with Sigma flags (`i`, `m`, `s`, in any order).
+pub fn compile(pattern: &str, flags: &str) -> Result<Regex, String> {
+    let mut b = regex::RegexBuilder::new(pattern);
+    b.case_insensitive(flags.contains('i'))
+        .multi_line(flags.contains('m'))
+        .dot_matches_new_line(flags.contains('s'))
+        .size_limit(SIZE_LIMIT)
+        .nest_limit(200);
+    match b.build() {
+        Ok(r) => Ok(Regex::Fast(r)),
+        Err(fast_err) => {
+            let mut prefix = String::new();
+            if !flags.is_empty() {
+                prefix = format!("(?{})", flags);
+            }
+            let full = format!("{prefix}{pattern}");
+            match fancy_regex::RegexBuilder::new(&full)
+                .delegate_size_limit(SIZE_LIMIT)
+                .backtrack_limit(100_000)
+                .build()
+            {
+                Ok(r) => Ok(Regex::Fancy(Box::new(r))),
+                Err(_) => Err(first_line(&fast_err.to_string())),
+            }
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    // regex errors are multi-line with a caret; keep the last line, which says what is wrong.
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_apply() {
+        assert!(compile("abc", "i").unwrap().is_match("xABCx"));
+        assert!(!compile("abc", "").unwrap().is_match("ABC"));
+        assert!(compile("a.b", "s").unwrap().is_match("a\nb"));
+    }
+
+    #[test]
+    fn lookaround_falls_back() {
+        let r = compile(r"foo(?!bar)", "").unwrap();
+        assert!(r.is_match("foobaz"));
+        assert!(!r.is_match("foobar"));
+    }
+
+    #[test]
+    fn invalid_is_an_error() {
+        assert!(compile("a(b", "").is_err());
+    }
+}

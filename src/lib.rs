@@ -1,0 +1,14 @@
+//! `detc`: a detection-rule compiler.
+//!
+//! Data flow (see ARCHITECTURE.md): front ends ([`dsl`], [`sigma`]) produce the [`ir`]; checks
+//! ([`ir::check`]) report problems as [`diag`] values; [`ir::norm`] gives the semantic form;
+//! back ends ([`target`]) render queries and artifacts; [`pack`] writes `dist/`; [`eval`] runs
+//! rules on events.
+
+pub mod diag;
+pub mod dsl;
+pub mod eval;
+pub mod ir;
+pub mod pack;
+pub mod sigma;
+pub mod target;

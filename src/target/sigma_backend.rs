@@ -1,0 +1,22 @@
+//! The `sigma` target: one Sigma YAML file per rule, written by [`crate::sigma::write`].
+
+use super::{Backend, Compiled, Ctx, OutFile, Outcome};
+
+pub struct SigmaBackend;
+
+impl Backend for SigmaBackend {
+    fn name(&self) -> &str {
+        "sigma"
+    }
+    fn compile(&self, index: usize, cx: &Ctx) -> Outcome {
+        let rule = &cx.rules[index];
+        Outcome::Compiled(Compiled {
+            query: None,
+            files: vec![OutFile {
+                path: format!("sigma/{}.yml", rule.name),
+                contents: crate::sigma::write(rule),
+            }],
+            shared_files: Vec::new(),
+        })
+    }
+}
