@@ -15,10 +15,18 @@ pub const NAVIGATOR_FILE: &str = "attack-navigator.json";
 pub const COVERAGE_FILE: &str = "COVERAGE.md";
 
 /// The coverage files for the rules in `manifest`.
-pub fn files(_rules: &[Rule], _failed: &[bool], backends: &[Box<dyn Backend>], manifest: &Manifest) -> Vec<(String, String)> {
+pub fn files(
+    _rules: &[Rule],
+    _failed: &[bool],
+    backends: &[Box<dyn Backend>],
+    manifest: &Manifest,
+) -> Vec<(String, String)> {
     vec![
         (NAVIGATOR_FILE.to_string(), navigator_layer(manifest)),
-        (COVERAGE_FILE.to_string(), coverage_table(backends, manifest)),
+        (
+            COVERAGE_FILE.to_string(),
+            coverage_table(backends, manifest),
+        ),
     ]
 }
 
@@ -83,12 +91,21 @@ fn behaviour_of(source: &str) -> String {
 pub fn coverage_table(backends: &[Box<dyn Backend>], manifest: &Manifest) -> String {
     let targets: Vec<&str> = backends.iter().map(|b| b.name()).collect();
     // behaviour -> technique -> rules
-    let mut rows: BTreeMap<String, BTreeMap<String, Vec<&crate::pack::manifest::RuleEntry>>> = BTreeMap::new();
+    let mut rows: BTreeMap<String, BTreeMap<String, Vec<&crate::pack::manifest::RuleEntry>>> =
+        BTreeMap::new();
     for r in &manifest.rules {
         let b = behaviour_of(&r.source);
-        let techs: Vec<String> = if r.attack.is_empty() { vec!["-".into()] } else { r.attack.clone() };
+        let techs: Vec<String> = if r.attack.is_empty() {
+            vec!["-".into()]
+        } else {
+            r.attack.clone()
+        };
         for t in techs {
-            rows.entry(b.clone()).or_default().entry(t).or_default().push(r);
+            rows.entry(b.clone())
+                .or_default()
+                .entry(t)
+                .or_default()
+                .push(r);
         }
     }
     let mut out = String::from("# ATT&CK coverage\n\n");
@@ -111,7 +128,9 @@ pub fn coverage_table(backends: &[Box<dyn Backend>], manifest: &Manifest) -> Str
             for target in &targets {
                 let ok = rules
                     .iter()
-                    .filter(|r| matches!(r.targets.get(*target), Some(TargetEntry::Compiled { .. })))
+                    .filter(|r| {
+                        matches!(r.targets.get(*target), Some(TargetEntry::Compiled { .. }))
+                    })
                     .count();
                 out.push_str(&format!(" {ok}/{} |", rules.len()));
             }
