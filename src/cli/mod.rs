@@ -2,6 +2,7 @@
 //! wrapper over the library; exit codes: 0 success, 1 rule errors, 2 usage or I/O errors.
 
 mod build;
+mod convert;
 mod fmt;
 mod test;
 
@@ -55,6 +56,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Format `.det` files in the canonical layout.
     Fmt(fmt::FmtArgs),
+    /// Convert rules between Sigma YAML and the rule language.
+    Convert(convert::ConvertArgs),
 }
 
 /// Entry point used by `main`.
@@ -66,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => build::run_check(a, &out),
         Command::Test(a) => test::run(a, &out),
         Command::Fmt(a) => fmt::run(a, &out),
+        Command::Convert(a) => convert::run(a, &out),
     }
 }
 

@@ -14,3 +14,8 @@ pub fn format(source: SourceId, text: &str) -> Result<String, Vec<Diagnostic>> {
     let _ = source;
     Ok(text.to_string())
 }
+
+/// Print an IR rule as canonical `.det` text.
+pub fn to_dsl(rule: &Rule) -> String {
+    format!("rule {} {{\n}}\n", rule.name)
+}
