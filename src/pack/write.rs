@@ -115,6 +115,21 @@ pub fn compare(committed: &Tree, fresh: &Tree) -> Drift {
     d
 }
 
+/// Write `tree` into `dir`, keeping whatever else `dir` holds (used by `detc convert`, whose
+/// output folder may be part of a rule tree). Each file is written to a temporary file and
+/// renamed, so no file is ever half-written.
+pub fn write_into(dir: &Path, tree: &Tree) -> std::io::Result<()> {
+    for (rel, contents) in tree {
+        let path = dir.join(rel);
+        let parent = path.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+        std::io::Write::write_all(&mut tmp, contents.as_bytes())?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,19 +167,4 @@ mod tests {
         assert_eq!(d.missing, vec!["new"]);
         assert_eq!(d.extra, vec!["gone"]);
     }
-}
-
-/// Write `tree` into `dir`, keeping whatever else `dir` holds (used by `detc convert`, whose
-/// output folder may be part of a rule tree). Each file is written to a temporary file and
-/// renamed, so no file is ever half-written.
-pub fn write_into(dir: &Path, tree: &Tree) -> std::io::Result<()> {
-    for (rel, contents) in tree {
-        let path = dir.join(rel);
-        let parent = path.parent().unwrap_or(dir);
-        std::fs::create_dir_all(parent)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-        std::io::Write::write_all(&mut tmp, contents.as_bytes())?;
-        tmp.persist(&path).map_err(|e| e.error)?;
-    }
-    Ok(())
 }
