@@ -57,6 +57,7 @@ fn options(paths: Vec<PathBuf>, common: CommonArgs, keep_going: bool) -> Options
         strict: common.strict,
         keep_going,
         placeholders: None,
+        progress: super::show_progress(),
     }
 }
 

@@ -129,3 +129,8 @@ pub fn default_inputs(paths: Vec<PathBuf>) -> Vec<PathBuf> {
         paths
     }
 }
+
+/// Progress bars only on an interactive terminal, never in CI.
+pub fn show_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}

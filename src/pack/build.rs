@@ -23,6 +23,23 @@ pub struct Options {
     /// Rules with errors are left out (and listed in the manifest) instead of stopping the build.
     pub keep_going: bool,
     pub placeholders: Option<Placeholders>,
+    /// Show a progress bar on stderr (the CLI turns it on for terminals, never in CI).
+    pub progress: bool,
+}
+
+/// A progress bar that is hidden unless asked for.
+fn bar(show: bool, len: usize, what: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
 }
 
 /// Rules after loading and checking.
@@ -43,7 +60,9 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
     };
     let mut failed = vec![false; rules.len()];
     let mut exprs = Vec::with_capacity(rules.len());
+    let pb = bar(opts.progress, rules.len(), "checking");
     for (i, r) in rules.iter().enumerate() {
+        pb.inc(1);
         let ds = check_rule(r, norm);
         if ds.iter().any(Diagnostic::is_error) {
             failed[i] = true;
@@ -54,6 +73,7 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
             _ => None,
         });
     }
+    pb.finish_and_clear();
     for d in check_pack(&rules) {
         if let Some(loc) = d.loc {
             for (i, r) in rules.iter().enumerate() {
@@ -136,9 +156,15 @@ pub fn compile(
         .map(|(i, _)| (!checked.failed[i]).then(IndexMap::new))
         .collect();
     let (mut compiled_n, mut skipped_n) = (0, 0);
+    let pb = bar(
+        opts.progress,
+        backends.len() * checked.rules.len(),
+        "compiling",
+    );
     for b in backends {
         let mut done: Vec<(usize, Compiled)> = Vec::new();
         for (i, rule) in checked.rules.iter().enumerate() {
+            pb.inc(1);
             if checked.failed[i] {
                 continue;
             }
@@ -203,6 +229,7 @@ pub fn compile(
             }
         }
     }
+    pb.finish_and_clear();
     let mut manifest = Manifest {
         detc_version: env!("CARGO_PKG_VERSION").to_string(),
         rules: Vec::new(),
