@@ -681,31 +681,10 @@ impl Lower {
     }
 
     fn matcher(&mut self, m: &MatcherAst) -> Option<Matcher> {
+        // Unknown modifiers were reported by the parser (the rule is not returned).
         let mut modifiers = Vec::new();
-        let mut ok = true;
         for w in &m.modifiers {
-            match modifier(&w.text) {
-                Some(md) => modifiers.push(md),
-                None => {
-                    ok = false;
-                    let mut d = Diagnostic::error(
-                        "unknown-modifier",
-                        format!("unknown modifier `{}`", w.text),
-                    )
-                    .at(self.loc(w.span))
-                    .label("not a modifier")
-                    .expected(format!("a modifier ({}) or a value", Modifier::all_names()));
-                    if modifier(&w.text.to_ascii_lowercase()).is_some() {
-                        d = d.note("modifiers are written in lower case");
-                    } else {
-                        d = d.note("text values are quoted: \"...\" (a pattern) or '...' (exact)");
-                    }
-                    self.err(d);
-                }
-            }
-        }
-        if !ok {
-            return None;
+            modifiers.push(modifier(&w.text)?);
         }
         let values = m
             .values

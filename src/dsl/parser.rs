@@ -10,6 +10,8 @@ use crate::diag::{Diagnostic, Loc, SourceId, Span};
 
 use super::ast::*;
 use super::lexer::{Tok, Token};
+use super::lower::modifier;
+use crate::ir::Modifier;
 
 /// Deepest nesting of parentheses / `not` in a condition, or of lists in a test value.
 pub const MAX_DEPTH: usize = 64;
@@ -135,6 +137,15 @@ impl<'t> Parser<'t> {
             self.toks[self.pos - 1].span.end as usize
         }
     }
+    /// End of the last consumed token that is not a newline or a comment.
+    fn content_end(&self) -> usize {
+        self.toks[..self.pos]
+            .iter()
+            .rev()
+            .find(|t| !matches!(t.kind, Tok::Newline | Tok::Comment(_)))
+            .map_or(0, |t| t.span.end as usize)
+    }
+
     fn loc(&self, span: Span) -> Loc {
         Loc::new(self.source, span)
     }
@@ -169,6 +180,9 @@ impl<'t> Parser<'t> {
     fn recover_line(&mut self) {
         let mut depth = 0usize;
         while let Some(t) = self.peek() {
+            if self.at_rule_header() {
+                return;
+            }
             match t.kind {
                 Tok::Newline if depth == 0 => {
                     self.pos += 1;
@@ -185,6 +199,15 @@ impl<'t> Parser<'t> {
             }
             self.pos += 1;
         }
+    }
+
+    /// At `rule NAME {` or `correlation NAME {` at the start of a line.
+    fn at_rule_header(&self) -> bool {
+        let line_start = self.pos == 0 || matches!(self.toks[self.pos - 1].kind, Tok::Newline);
+        line_start
+            && matches!(self.peek_kind(), Some(Tok::Word(w)) if w == "rule" || w == "correlation")
+            && matches!(self.peek_at(1), Some(Tok::Word(_)))
+            && matches!(self.peek_at(2), Some(Tok::LBrace))
     }
 
     /// Consume an optional trailing comment and the newline; anything else is an error.
@@ -369,6 +392,7 @@ impl<'t> Parser<'t> {
         let mut items = Vec::new();
         let end_comments;
         let close;
+        let mut unclosed = false;
         loop {
             let (comments, blank) = self.skip_blank();
             match self.peek_kind() {
@@ -393,9 +417,7 @@ impl<'t> Parser<'t> {
             }
             let start = self.here();
             // A new rule at the start of a line inside an unclosed one: stop here.
-            if matches!(self.peek_kind(), Some(Tok::Word(w)) if (w == "rule" || w == "correlation"))
-                && matches!(self.peek_at(2), Some(Tok::LBrace))
-            {
+            if self.at_rule_header() {
                 let _ = self.error(
                     open,
                     "unclosed `{`".into(),
@@ -404,9 +426,11 @@ impl<'t> Parser<'t> {
                 );
                 end_comments = comments;
                 close = self.prev_end();
+                unclosed = true;
                 break;
             }
             self.stray.clear();
+            let item_start = self.pos;
             match self.item(kind) {
                 Ok((kind, trailing)) => {
                     let mut leading = comments;
@@ -416,19 +440,29 @@ impl<'t> Parser<'t> {
                         trailing,
                         blank_before: blank,
                         kind,
-                        span: start.to(Span::at(self.prev_end())),
+                        span: start.to(Span::at(self.content_end())),
                     });
                 }
-                Err(Broken) => self.recover_line(),
+                Err(Broken) => {
+                    // Skip the whole item, braces balanced from its start.
+                    self.pos = item_start;
+                    self.recover_line();
+                    if self.pos == item_start {
+                        // Always make progress.
+                        self.pos += 1;
+                    }
+                }
             }
         }
-        let trailing = if let Some(Tok::Comment(c)) = self.peek_kind() {
+        let trailing = if unclosed {
+            None
+        } else if let Some(Tok::Comment(c)) = self.peek_kind() {
             self.pos += 1;
             Some(c.clone())
         } else {
             None
         };
-        if !self.at_line_end() {
+        if !unclosed && !self.at_line_end() {
             let _ = self.error_here("expected the end of the line", "a new line after `}`");
             self.recover_line();
         }
@@ -681,13 +715,25 @@ impl<'t> Parser<'t> {
             }
         };
         let mut modifiers = Vec::new();
+        let mut unknown = false;
         while let Some(Tok::Word(w)) = self.peek_kind() {
             if matches!(w.as_str(), "true" | "false" | "null") || parse_number(w).is_some() {
                 break;
             }
-            modifiers.push(self.word().ok_or(Broken)?);
+            let w = self.word().ok_or(Broken)?;
+            if modifier(&w.text).is_none() {
+                unknown = true;
+                self.unknown_modifier(&w);
+            }
+            modifiers.push(w);
         }
-        let mut values = vec![self.value()?];
+        let first = if unknown {
+            // Already reported; a missing value is most likely the unquoted word itself.
+            self.value_quiet().ok_or(Broken)?
+        } else {
+            self.value()?
+        };
+        let mut values = vec![first];
         while matches!(self.peek_kind(), Some(Tok::Comma)) {
             self.pos += 1;
             self.skip_newlines_collecting();
@@ -699,6 +745,34 @@ impl<'t> Parser<'t> {
             values,
             span: start.to(Span::at(self.prev_end())),
         })
+    }
+
+    fn unknown_modifier(&mut self, w: &Word) {
+        self.errors += 1;
+        let mut d = Diagnostic::error("unknown-modifier", format!("unknown modifier `{}`", w.text))
+            .at(self.loc(w.span))
+            .label("not a modifier")
+            .expected(format!("a modifier ({}) or a value", Modifier::all_names()));
+        if modifier(&w.text.to_ascii_lowercase()).is_some() {
+            d = d.note("modifiers are written in lower case");
+        } else {
+            d = d.note("text values are quoted: \"...\" (a pattern) or '...' (exact text)");
+        }
+        self.diags.push(d);
+    }
+
+    /// A value, or `None` without a diagnostic.
+    fn value_quiet(&mut self) -> Option<ValAst> {
+        let save = (self.pos, self.diags.len(), self.errors);
+        match self.value() {
+            Ok(v) => Some(v),
+            Err(Broken) => {
+                self.pos = save.0;
+                self.diags.truncate(save.1);
+                self.errors = save.2;
+                None
+            }
+        }
     }
 
     fn value(&mut self) -> PResult<ValAst> {
