@@ -329,9 +329,8 @@ fn print_meta(key: &str, args: &[Arg], out: &mut Out) {
     let one_per_line = text_key && parts.len() > 1 && total > WIDTH;
     for (i, p) in parts.iter().enumerate() {
         if one_per_line && i > 0 {
-            out.s.push('\n');
-            out.s.push_str(INDENT);
-            out.s.push_str(INDENT);
+            // Continuation lines: four spaces (the loop adds the fourth).
+            out.s.push_str("\n   ");
         }
         out.s.push(' ');
         out.s.push_str(p);
