@@ -794,3 +794,67 @@ pub fn lower_file(source: SourceId, file: &File) -> (Vec<Rule>, Vec<Diagnostic>)
     }
     (rules, l.diags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(segs: &[(bool, &str)]) -> Str {
+        Str {
+            segs: segs
+                .iter()
+                .map(|(double, text)| Seg {
+                    double: *double,
+                    text: text.to_string(),
+                })
+                .collect(),
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn double_quotes_are_patterns_single_quotes_exact() {
+        let v = string_value(&s(&[(true, r"C:\a\*"), (false, "?x*")]), &[]);
+        assert_eq!(
+            v.pieces,
+            vec![
+                Piece::Lit(r"C:\a\".into()),
+                Piece::Star,
+                Piece::Lit("?x*".into())
+            ]
+        );
+        // Sigma's escaped form of the same value.
+        assert_eq!(v.to_sigma(), r"C:\a\\*\?x\*");
+    }
+
+    #[test]
+    fn verbatim_modifiers_take_the_text_as_is() {
+        let v = string_value(&s(&[(true, r"a*b?\d"), (false, "'")]), &[Modifier::Re]);
+        assert_eq!(v.pieces, vec![Piece::Lit(r"a*b?\d'".into())]);
+    }
+
+    #[test]
+    fn placeholders_only_in_double_quotes_with_expand() {
+        let parts = s(&[(true, "%a% 50% x"), (false, "%b%")]);
+        let v = string_value(&parts, &[Modifier::Expand]);
+        assert_eq!(
+            v.pieces,
+            vec![
+                Piece::Placeholder("a".into()),
+                Piece::Lit(" 50% x%b%".into())
+            ]
+        );
+        let plain = string_value(&parts, &[]);
+        assert_eq!(plain.pieces, vec![Piece::Lit("%a% 50% x%b%".into())]);
+    }
+
+    #[test]
+    fn key_table_lookups() {
+        assert!(key_index("logsource", RuleKind::Rule).is_some());
+        assert!(key_index("logsource", RuleKind::Correlation).is_none());
+        assert!(key_index("timespan", RuleKind::Rule).is_none());
+        assert!(key_index("title", RuleKind::Correlation).is_some());
+        assert_eq!(modifier("endswith"), Some(Modifier::EndsWith));
+        assert_eq!(modifier("EndsWith"), None);
+    }
+}
