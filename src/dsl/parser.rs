@@ -512,7 +512,7 @@ impl<'t> Parser<'t> {
         if matches!(self.peek_kind(), Some(Tok::Eq)) && kind == RuleKind::Rule {
             self.pos += 1;
             let groups = self.selection_body()?;
-            let trailing = self.end_line("a new line after the selection")?;
+            let trailing = self.end_line("`,` and another value, or a new line")?;
             return Ok((ItemKind::Selection { name: key, groups }, trailing));
         }
         match (key.text.as_str(), kind) {
@@ -674,7 +674,7 @@ impl<'t> Parser<'t> {
                     continue;
                 }
             };
-            let trailing = match self.end_line("a modifier, a value or a new line") {
+            let trailing = match self.end_line("`,` and another value, or a new line") {
                 Ok(t) => t,
                 Err(Broken) => {
                     self.recover_line();
