@@ -506,9 +506,10 @@ fn metadata_errors() {
 
 #[test]
 fn unterminated_string_and_braces() {
+    // An unterminated string ends at its line: the following lines are still checked.
     assert_eq!(
-        errors_at("rule r {\n  title \"never closed\n  a = F 1\n}\n"),
-        vec![("syntax", 1, 8), ("syntax", 2, 9)]
+        errors_at("rule r {\n  title \"never closed\n  a = F bad 1\n}\n"),
+        vec![("syntax", 2, 9), ("unknown-modifier", 3, 9)]
     );
     assert_eq!(errors_at("rule r {\n  a = F 1\n"), vec![("syntax", 1, 8)]);
     assert_eq!(

@@ -10,7 +10,7 @@ use nom::character::complete::char;
 use nom::combinator::{map, opt, recognize};
 use nom::multi::fold_many0;
 use nom::sequence::pair;
-use nom::{IResult, Parser};
+use nom::{IResult, Input, Parser};
 use nom_locate::LocatedSpan;
 
 use crate::diag::Span;
@@ -150,6 +150,28 @@ pub fn lex(text: &str) -> Vec<Token> {
     while !input.fragment().is_empty() {
         let start = input.location_offset();
         match token(input) {
+            // An unterminated string would swallow the rest of the file; end it at its line so
+            // that the parser reports it once and goes on with the next lines.
+            Ok((
+                _,
+                Some(Tok::Str {
+                    double,
+                    terminated: false,
+                    ..
+                }),
+            )) if input.fragment().contains('\n') => {
+                let line = input.fragment().find('\n').unwrap_or(0);
+                let rest = input.take_from(line);
+                out.push(Token {
+                    kind: Tok::Str {
+                        text: input.fragment()[1..line].to_string(),
+                        double,
+                        terminated: false,
+                    },
+                    span: Span::new(start, start + line),
+                });
+                input = rest;
+            }
             Ok((rest, tok)) => {
                 if let Some(kind) = tok {
                     out.push(Token {
@@ -218,10 +240,23 @@ mod tests {
         );
         assert_eq!(
             kinds("\"abc\nrest"),
+            vec![
+                Tok::Str {
+                    text: "abc".into(),
+                    double: true,
+                    terminated: false
+                },
+                Tok::Newline,
+                Tok::Word("rest".into())
+            ]
+        );
+        // Multi-line strings are fine when closed.
+        assert_eq!(
+            kinds("'a\nb'"),
             vec![Tok::Str {
-                text: "abc\nrest".into(),
-                double: true,
-                terminated: false
+                text: "a\nb".into(),
+                double: false,
+                terminated: true
             }]
         );
     }

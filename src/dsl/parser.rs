@@ -10,7 +10,8 @@ use crate::diag::{Diagnostic, Loc, SourceId, Span};
 
 use super::ast::*;
 use super::lexer::{Tok, Token};
-use super::lower::modifier;
+use super::lower::{closest, modifier};
+use crate::ir::modifier::MODIFIERS;
 use crate::ir::Modifier;
 
 /// Deepest nesting of parentheses / `not` in a condition, or of lists in a test value.
@@ -755,6 +756,8 @@ impl<'t> Parser<'t> {
             .expected(format!("a modifier ({}) or a value", Modifier::all_names()));
         if modifier(&w.text.to_ascii_lowercase()).is_some() {
             d = d.note("modifiers are written in lower case");
+        } else if let Some(c) = closest(&w.text, MODIFIERS.iter().map(|(n, _)| *n)) {
+            d = d.note(format!("did you mean `{c}`?"));
         } else {
             d = d.note("text values are quoted: \"...\" (a pattern) or '...' (exact text)");
         }
