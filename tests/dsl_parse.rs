@@ -678,3 +678,26 @@ proptest! {
         let _ = dsl::format(SourceId(0), &text);
     }
 }
+
+#[test]
+fn full_example_passes_the_semantic_checks() {
+    let rules = parse_ok(FULL);
+    let errors: Vec<Diagnostic> = check_rule(&rules[0], NormOptions::default())
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn crlf_and_byte_order_mark() {
+    let text = "\u{feff}rule r {\r\n  title \"t\"  # c\r\n  a = F \"x\"\r\n  condition a\r\n}\r\n";
+    let r = one(text);
+    assert_eq!(r.meta.title, "t");
+    assert_eq!(pieces(&only_matcher(&r, "a").values[0]), vec![lit("x")]);
+    let out = dsl::format(SourceId(0), text).unwrap();
+    assert_eq!(
+        out,
+        "rule r {\n  title \"t\" # c\n\n  a = F \"x\"\n\n  condition a\n}\n"
+    );
+}

@@ -57,13 +57,16 @@ pub fn is_punct(c: char) -> bool {
     )
 }
 
+/// White space other than the newline; a byte-order mark (left by some Windows editors) counts.
 fn is_blank(c: char) -> bool {
-    c != '\n' && c.is_whitespace()
+    c != '\n' && (c.is_whitespace() || c == '\u{feff}')
 }
 
 /// Whether `s` can be written as a bare word and reads back as the same text.
 pub fn is_bare_word(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| !c.is_whitespace() && !is_punct(c))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| !c.is_whitespace() && !is_blank(c) && !is_punct(c))
 }
 
 fn quoted(q: char) -> impl FnMut(In) -> IResult<In, (String, bool)> {
@@ -136,7 +139,7 @@ fn token(i: In) -> IResult<In, Option<Tok>> {
             },
         ),
         map(
-            take_while1(|c: char| !c.is_whitespace() && !is_punct(c)),
+            take_while1(|c: char| !c.is_whitespace() && !is_blank(c) && !is_punct(c)),
             |s: In| Some(Tok::Word(s.fragment().to_string())),
         ),
     ))
