@@ -53,6 +53,14 @@ fn describe(t: Option<&Token>) -> String {
     }
 }
 
+/// Comments without the blank-line markers at their end.
+fn trim_blank(mut comments: Vec<Comment>) -> Vec<Comment> {
+    while comments.last().is_some_and(|c| c == BLANK) {
+        comments.pop();
+    }
+    comments
+}
+
 /// A condition operator or quantifier word.
 pub fn is_cond_keyword(w: &str) -> bool {
     matches!(w, "and" | "or" | "not" | "of" | "them" | "all" | "1")
@@ -241,6 +249,10 @@ impl<'t> Parser<'t> {
                 Tok::Newline => {
                     if line_empty {
                         blank = true;
+                        // A blank line between comments is kept (see `ast::BLANK`).
+                        if comments.last().is_some_and(|c: &Comment| c != BLANK) {
+                            comments.push(BLANK.to_string());
+                        }
                     }
                     line_empty = true;
                 }
@@ -328,7 +340,7 @@ impl<'t> Parser<'t> {
         loop {
             let (comments, _) = self.skip_blank();
             let Some(t) = self.peek() else {
-                file.trailing = comments;
+                file.trailing = trim_blank(comments);
                 break;
             };
             let kind = match &t.kind {
@@ -409,7 +421,7 @@ impl<'t> Parser<'t> {
                     break;
                 }
                 Some(Tok::RBrace) => {
-                    end_comments = comments;
+                    end_comments = trim_blank(comments);
                     close = self.here().end as usize;
                     self.pos += 1;
                     break;
@@ -638,8 +650,9 @@ impl<'t> Parser<'t> {
     }
 
     fn skip_newlines_collecting(&mut self) {
-        let (mut comments, _) = self.skip_blank();
-        self.stray.append(&mut comments);
+        let (comments, _) = self.skip_blank();
+        self.stray
+            .extend(comments.into_iter().filter(|c| c != BLANK));
     }
 
     fn group(&mut self) -> PResult<Group> {
@@ -649,7 +662,8 @@ impl<'t> Parser<'t> {
             let (leading, _) = self.skip_blank();
             match self.peek_kind() {
                 Some(Tok::RBrace) => {
-                    self.stray.extend(leading);
+                    self.stray
+                        .extend(leading.into_iter().filter(|c| c != BLANK));
                     let close = self.bump().ok_or(Broken)?.span;
                     return Ok(Group {
                         matchers,
