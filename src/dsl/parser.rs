@@ -594,19 +594,24 @@ impl<'t> Parser<'t> {
                     self.pos += 1;
                 }
                 Some(Tok::Newline | Tok::Comment(_)) | None => {
-                    // A string at the start of the next line continues the list (`refs`).
+                    // A string at the start of a following line continues the list (`refs`);
+                    // comment lines may come between.
                     let save = self.pos;
-                    let mut comment = None;
-                    if let Some(Tok::Comment(c)) = self.peek_kind() {
-                        comment = Some(c.clone());
+                    let mut comments = Vec::new();
+                    let mut newline = false;
+                    while let Some(t) = self.peek_kind() {
+                        match t {
+                            Tok::Comment(c) => comments.push(c.clone()),
+                            Tok::Newline => newline = true,
+                            _ => break,
+                        }
                         self.pos += 1;
                     }
-                    if matches!(self.peek_kind(), Some(Tok::Newline))
-                        && matches!(self.peek_at(1), Some(Tok::Str { .. }))
+                    if newline
                         && !args.is_empty()
+                        && matches!(self.peek_kind(), Some(Tok::Str { .. }))
                     {
-                        self.pos += 1;
-                        self.stray.extend(comment);
+                        self.stray.extend(comments);
                         continue;
                     }
                     self.pos = save;
