@@ -701,3 +701,15 @@ fn crlf_and_byte_order_mark() {
         "rule r {\n  title \"t\" # c\n\n  a = F \"x\"\n\n  condition a\n}\n"
     );
 }
+
+#[test]
+fn oversized_files_are_refused() {
+    let text = "#".repeat(dsl::MAX_FILE_SIZE + 1);
+    let (rules, diags) = dsl::parse(SourceId(0), &text);
+    assert!(rules.is_empty());
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0].code, "file-too-large");
+    // Just under the limit is parsed (one long comment).
+    let text = format!("#{}", "x".repeat(1 << 20));
+    assert_eq!(dsl::parse(SourceId(0), &text), (vec![], vec![]));
+}

@@ -16,8 +16,24 @@ pub mod print;
 use crate::diag::{Diagnostic, SourceId};
 use crate::ir::Rule;
 
+/// Larger files are refused rather than tokenised (a token list costs about 40 bytes per token).
+pub const MAX_FILE_SIZE: usize = 16 << 20;
+
 /// Parse a file into its syntax tree (no lowering). Syntax errors are returned as diagnostics.
 pub fn parse_ast(source: SourceId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    if text.len() > MAX_FILE_SIZE {
+        let d = Diagnostic::error(
+            "file-too-large",
+            format!(
+                "this file has {} bytes; rule files are limited to {} MiB",
+                text.len(),
+                MAX_FILE_SIZE >> 20
+            ),
+        )
+        .at(crate::diag::Loc::new(source, crate::diag::Span::at(0)))
+        .expected("several smaller .det files");
+        return (ast::File::default(), vec![d]);
+    }
     let toks = lexer::lex(text);
     let mut p = parser::Parser::new(source, &toks, text.len());
     let file = p.file();
