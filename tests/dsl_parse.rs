@@ -713,3 +713,18 @@ fn oversized_files_are_refused() {
     let text = format!("#{}", "x".repeat(1 << 20));
     assert_eq!(dsl::parse(SourceId(0), &text), (vec![], vec![]));
 }
+
+#[test]
+fn sigma_habits_get_hints() {
+    let (_, diags) = dsl::parse(
+        SourceId(0),
+        &rule_with("  a = Image|endswith \"x\"\n  b = Image endswith: \"x\"\n  condition a or b"),
+    );
+    assert_eq!(diags.len(), 2, "{diags:#?}");
+    assert!(
+        diags[0].notes[0].contains("`Image endswith \"...\"`"),
+        "{:?}",
+        diags[0].notes
+    );
+    assert!(diags[1].notes[0].contains("no `:`"), "{:?}", diags[1].notes);
+}

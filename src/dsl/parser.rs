@@ -719,12 +719,22 @@ impl<'t> Parser<'t> {
             Some(Tok::Word(w)) if is_ident(w) => self.word(),
             Some(Tok::Word(w)) => {
                 let w = w.clone();
-                return Err(self.error(
+                let b = self.error(
                     self.here(),
                     format!("`{w}` is not a plain field name"),
                     "quote this field name",
                     &format!("a field name: an identifier, or a quoted string such as \"{w}\""),
-                ));
+                );
+                if w.contains('|') {
+                    // Sigma habit: `Image|endswith`.
+                    let spaced = w.replace('|', " ");
+                    if let Some(d) = self.diags.last_mut() {
+                        d.notes.push(format!(
+                            "modifiers are words after the field, without `|`: `{spaced} \"...\"`"
+                        ));
+                    }
+                }
+                return Err(b);
             }
             // One string token only: a value may follow directly (`"c-uri" "/x"`).
             Some(Tok::Str { .. }) => Some(self.single_string()?),
@@ -821,10 +831,18 @@ impl<'t> Parser<'t> {
                 return Ok(v);
             }
         }
-        Err(self.error_here(
+        let b = self.error_here(
             "expected a value",
             "a modifier, a value (a string, a number, true, false or null)",
-        ))
+        );
+        if matches!(self.peek_kind(), Some(Tok::Colon)) {
+            if let Some(d) = self.diags.last_mut() {
+                d.notes.push(
+                    "no `:` after a field or modifier: write `Image endswith \"\\x.exe\"`".into(),
+                );
+            }
+        }
+        Err(b)
     }
 
     // ---- conditions ----
