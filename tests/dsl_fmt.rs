@@ -84,3 +84,10 @@ fn empty_file_formats_to_empty() {
     assert_eq!(fmt(""), "");
     assert_eq!(fmt("\n\n# c\n"), "# c\n");
 }
+
+#[test]
+fn formats_rules_with_semantic_errors() {
+    // No condition yet, an unknown key: still formattable, nothing is lost.
+    let out = fmt("rule r {\n  frob  1\n  a =  F 1\n  title \"t\"\n}\n");
+    assert_eq!(out, "rule r {\n  title \"t\"\n  frob 1\n\n  a = F 1\n}\n");
+}

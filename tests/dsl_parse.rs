@@ -506,9 +506,10 @@ fn metadata_errors() {
 
 #[test]
 fn unterminated_string_and_braces() {
+    // An unterminated string ends at its line: the following lines are still checked.
     assert_eq!(
-        errors_at("rule r {\n  title \"never closed\n  a = F 1\n}\n"),
-        vec![("syntax", 1, 8), ("syntax", 2, 9)]
+        errors_at("rule r {\n  title \"never closed\n  a = F bad 1\n}\n"),
+        vec![("syntax", 2, 9), ("unknown-modifier", 3, 9)]
     );
     assert_eq!(errors_at("rule r {\n  a = F 1\n"), vec![("syntax", 1, 8)]);
     assert_eq!(
@@ -676,4 +677,54 @@ proptest! {
         let _ = dsl::parse(SourceId(0), &text);
         let _ = dsl::format(SourceId(0), &text);
     }
+}
+
+#[test]
+fn full_example_passes_the_semantic_checks() {
+    let rules = parse_ok(FULL);
+    let errors: Vec<Diagnostic> = check_rule(&rules[0], NormOptions::default())
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn crlf_and_byte_order_mark() {
+    let text = "\u{feff}rule r {\r\n  title \"t\"  # c\r\n  a = F \"x\"\r\n  condition a\r\n}\r\n";
+    let r = one(text);
+    assert_eq!(r.meta.title, "t");
+    assert_eq!(pieces(&only_matcher(&r, "a").values[0]), vec![lit("x")]);
+    let out = dsl::format(SourceId(0), text).unwrap();
+    assert_eq!(
+        out,
+        "rule r {\n  title \"t\" # c\n\n  a = F \"x\"\n\n  condition a\n}\n"
+    );
+}
+
+#[test]
+fn oversized_files_are_refused() {
+    let text = "#".repeat(dsl::MAX_FILE_SIZE + 1);
+    let (rules, diags) = dsl::parse(SourceId(0), &text);
+    assert!(rules.is_empty());
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0].code, "file-too-large");
+    // Just under the limit is parsed (one long comment).
+    let text = format!("#{}", "x".repeat(1 << 20));
+    assert_eq!(dsl::parse(SourceId(0), &text), (vec![], vec![]));
+}
+
+#[test]
+fn sigma_habits_get_hints() {
+    let (_, diags) = dsl::parse(
+        SourceId(0),
+        &rule_with("  a = Image|endswith \"x\"\n  b = Image endswith: \"x\"\n  condition a or b"),
+    );
+    assert_eq!(diags.len(), 2, "{diags:#?}");
+    assert!(
+        diags[0].notes[0].contains("`Image endswith \"...\"`"),
+        "{:?}",
+        diags[0].notes
+    );
+    assert!(diags[1].notes[0].contains("no `:`"), "{:?}", diags[1].notes);
 }

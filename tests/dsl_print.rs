@@ -353,3 +353,45 @@ fn wildcards_next_to_literal_wildcards() {
     );
     roundtrip(&rule).unwrap();
 }
+
+/// Add a trailing comment before every line end and a comment line after it (never inside a
+/// string: the positions come from the lexer's newline tokens).
+fn sprinkle_comments(text: &str) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let mut last = 0;
+    let mut added = Vec::new();
+    for (i, t) in dsl::lexer::lex(text).iter().enumerate() {
+        if t.kind == dsl::lexer::Tok::Newline {
+            let at = t.span.start as usize;
+            out.push_str(&text[last..at]);
+            let trailing = format!("# t{i}");
+            let own = format!("# o{i}");
+            out.push_str(&format!("  {trailing}\n{own}\n"));
+            added.push(trailing);
+            added.push(own);
+            last = t.span.end as usize;
+        }
+    }
+    out.push_str(&text[last..]);
+    (out, added)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// The formatter keeps every comment, keeps the IR, and is idempotent, wherever comments are.
+    #[test]
+    fn format_keeps_comments_anywhere(r in rule()) {
+        let text = dsl::to_dsl(&r);
+        let (noisy, added) = sprinkle_comments(&text);
+        let formatted = dsl::format(SourceId(0), &noisy)
+            .map_err(|e| TestCaseError::fail(format!("{e:#?}\n{noisy}")))?;
+        for c in &added {
+            prop_assert!(formatted.contains(c.as_str()), "lost {} in\n{}", c, formatted);
+        }
+        let (rules, _) = dsl::parse(SourceId(0), &formatted);
+        prop_assert_eq!(rules.len(), 1);
+        prop_assert_eq!(dsl::without_spans(&rules[0]), dsl::without_spans(&r), "{}", formatted);
+        prop_assert_eq!(dsl::format(SourceId(0), &formatted).ok(), Some(formatted.clone()));
+    }
+}

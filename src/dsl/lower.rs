@@ -75,6 +75,34 @@ pub fn modifier(name: &str) -> Option<Modifier> {
     MODIFIERS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
 }
 
+/// The candidate closest to `word` by edit distance, if it is a plausible typo (for "did you
+/// mean" notes).
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    if word.chars().count() > 40 {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (distance(&lower, c), c))
+        .filter(|(d, c)| *d > 0 && *d <= 2 && *d < c.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 /// Pieces of a string value under the given modifiers: `"..."` segments are patterns (`*`, `?`,
 /// and `%name%` with `expand`), `'...'` segments exact text; with `re`, `cidr` or `fieldref` the
 /// whole text is verbatim.
@@ -250,7 +278,13 @@ impl Lower {
                                 ""
                             }
                         ));
+                        let mut candidates = valid.clone();
                         if ast.kind == RuleKind::Rule {
+                            candidates.extend(["condition", "test"]);
+                        }
+                        if let Some(c) = closest(&key.text, candidates) {
+                            d = d.note(format!("did you mean `{c}`?"));
+                        } else if ast.kind == RuleKind::Rule {
                             d = d.note("a selection is written `NAME = FIELD MODIFIER* VALUES`");
                         }
                         self.err(d);
@@ -846,6 +880,18 @@ mod tests {
         );
         let plain = string_value(&parts, &[]);
         assert_eq!(plain.pieces, vec![Piece::Lit("%a% 50% x%b%".into())]);
+    }
+
+    #[test]
+    fn suggestions_for_typos() {
+        let mods = MODIFIERS.iter().map(|(n, _)| *n);
+        assert_eq!(closest("endswit", mods.clone()), Some("endswith"));
+        assert_eq!(closest("net.exe", mods.clone()), None);
+        assert_eq!(closest("x", mods), None);
+        assert_eq!(
+            closest("conditon", ["condition", "title"]),
+            Some("condition")
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::diag::{Diagnostic, Loc, SourceId, Span};
 
 use super::ast::*;
 use super::lexer::{Tok, Token};
-use super::lower::modifier;
+use super::lower::{closest, modifier};
+use crate::ir::modifier::MODIFIERS;
 use crate::ir::Modifier;
 
 /// Deepest nesting of parentheses / `not` in a condition, or of lists in a test value.
@@ -50,6 +51,14 @@ fn describe(t: Option<&Token>) -> String {
         Some(Tok::Newline) => "the end of the line".into(),
         Some(Tok::Comment(_)) => "a comment".into(),
     }
+}
+
+/// Comments without the blank-line markers at their end.
+fn trim_blank(mut comments: Vec<Comment>) -> Vec<Comment> {
+    while comments.last().is_some_and(|c| c == BLANK) {
+        comments.pop();
+    }
+    comments
 }
 
 /// A condition operator or quantifier word.
@@ -240,6 +249,10 @@ impl<'t> Parser<'t> {
                 Tok::Newline => {
                     if line_empty {
                         blank = true;
+                        // A blank line between comments is kept (see `ast::BLANK`).
+                        if comments.last().is_some_and(|c: &Comment| c != BLANK) {
+                            comments.push(BLANK.to_string());
+                        }
                     }
                     line_empty = true;
                 }
@@ -327,7 +340,7 @@ impl<'t> Parser<'t> {
         loop {
             let (comments, _) = self.skip_blank();
             let Some(t) = self.peek() else {
-                file.trailing = comments;
+                file.trailing = trim_blank(comments);
                 break;
             };
             let kind = match &t.kind {
@@ -408,7 +421,7 @@ impl<'t> Parser<'t> {
                     break;
                 }
                 Some(Tok::RBrace) => {
-                    end_comments = comments;
+                    end_comments = trim_blank(comments);
                     close = self.here().end as usize;
                     self.pos += 1;
                     break;
@@ -512,7 +525,7 @@ impl<'t> Parser<'t> {
         if matches!(self.peek_kind(), Some(Tok::Eq)) && kind == RuleKind::Rule {
             self.pos += 1;
             let groups = self.selection_body()?;
-            let trailing = self.end_line("a new line after the selection")?;
+            let trailing = self.end_line("`,` and another value, or a new line")?;
             return Ok((ItemKind::Selection { name: key, groups }, trailing));
         }
         match (key.text.as_str(), kind) {
@@ -581,19 +594,24 @@ impl<'t> Parser<'t> {
                     self.pos += 1;
                 }
                 Some(Tok::Newline | Tok::Comment(_)) | None => {
-                    // A string at the start of the next line continues the list (`refs`).
+                    // A string at the start of a following line continues the list (`refs`);
+                    // comment lines may come between.
                     let save = self.pos;
-                    let mut comment = None;
-                    if let Some(Tok::Comment(c)) = self.peek_kind() {
-                        comment = Some(c.clone());
+                    let mut comments = Vec::new();
+                    let mut newline = false;
+                    while let Some(t) = self.peek_kind() {
+                        match t {
+                            Tok::Comment(c) => comments.push(c.clone()),
+                            Tok::Newline => newline = true,
+                            _ => break,
+                        }
                         self.pos += 1;
                     }
-                    if matches!(self.peek_kind(), Some(Tok::Newline))
-                        && matches!(self.peek_at(1), Some(Tok::Str { .. }))
+                    if newline
                         && !args.is_empty()
+                        && matches!(self.peek_kind(), Some(Tok::Str { .. }))
                     {
-                        self.pos += 1;
-                        self.stray.extend(comment);
+                        self.stray.extend(comments);
                         continue;
                     }
                     self.pos = save;
@@ -637,8 +655,9 @@ impl<'t> Parser<'t> {
     }
 
     fn skip_newlines_collecting(&mut self) {
-        let (mut comments, _) = self.skip_blank();
-        self.stray.append(&mut comments);
+        let (comments, _) = self.skip_blank();
+        self.stray
+            .extend(comments.into_iter().filter(|c| c != BLANK));
     }
 
     fn group(&mut self) -> PResult<Group> {
@@ -648,7 +667,8 @@ impl<'t> Parser<'t> {
             let (leading, _) = self.skip_blank();
             match self.peek_kind() {
                 Some(Tok::RBrace) => {
-                    self.stray.extend(leading);
+                    self.stray
+                        .extend(leading.into_iter().filter(|c| c != BLANK));
                     let close = self.bump().ok_or(Broken)?.span;
                     return Ok(Group {
                         matchers,
@@ -674,7 +694,7 @@ impl<'t> Parser<'t> {
                     continue;
                 }
             };
-            let trailing = match self.end_line("a modifier, a value or a new line") {
+            let trailing = match self.end_line("`,` and another value, or a new line") {
                 Ok(t) => t,
                 Err(Broken) => {
                     self.recover_line();
@@ -699,12 +719,22 @@ impl<'t> Parser<'t> {
             Some(Tok::Word(w)) if is_ident(w) => self.word(),
             Some(Tok::Word(w)) => {
                 let w = w.clone();
-                return Err(self.error(
+                let b = self.error(
                     self.here(),
                     format!("`{w}` is not a plain field name"),
                     "quote this field name",
                     &format!("a field name: an identifier, or a quoted string such as \"{w}\""),
-                ));
+                );
+                if w.contains('|') {
+                    // Sigma habit: `Image|endswith`.
+                    let spaced = w.replace('|', " ");
+                    if let Some(d) = self.diags.last_mut() {
+                        d.notes.push(format!(
+                            "modifiers are words after the field, without `|`: `{spaced} \"...\"`"
+                        ));
+                    }
+                }
+                return Err(b);
             }
             // One string token only: a value may follow directly (`"c-uri" "/x"`).
             Some(Tok::Str { .. }) => Some(self.single_string()?),
@@ -755,6 +785,8 @@ impl<'t> Parser<'t> {
             .expected(format!("a modifier ({}) or a value", Modifier::all_names()));
         if modifier(&w.text.to_ascii_lowercase()).is_some() {
             d = d.note("modifiers are written in lower case");
+        } else if let Some(c) = closest(&w.text, MODIFIERS.iter().map(|(n, _)| *n)) {
+            d = d.note(format!("did you mean `{c}`?"));
         } else {
             d = d.note("text values are quoted: \"...\" (a pattern) or '...' (exact text)");
         }
@@ -799,10 +831,18 @@ impl<'t> Parser<'t> {
                 return Ok(v);
             }
         }
-        Err(self.error_here(
+        let b = self.error_here(
             "expected a value",
             "a modifier, a value (a string, a number, true, false or null)",
-        ))
+        );
+        if matches!(self.peek_kind(), Some(Tok::Colon)) {
+            if let Some(d) = self.diags.last_mut() {
+                d.notes.push(
+                    "no `:` after a field or modifier: write `Image endswith \"\\x.exe\"`".into(),
+                );
+            }
+        }
+        Err(b)
     }
 
     // ---- conditions ----

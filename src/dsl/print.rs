@@ -165,6 +165,10 @@ struct Out {
 impl Out {
     fn comments(&mut self, indent: &str, cs: &[Comment]) {
         for c in cs {
+            if c == BLANK {
+                self.s.push('\n');
+                continue;
+            }
             self.s.push_str(indent);
             self.s.push('#');
             self.s.push_str(c);
