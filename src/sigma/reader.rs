@@ -461,6 +461,7 @@ impl Cx<'_> {
     fn selection(&mut self, v: &Node) -> Vec<Vec<Matcher>> {
         match &v.kind {
             Kind::Map(entries) => vec![self.group(entries)],
+            Kind::Seq(items) if items.is_empty() => Vec::new(),
             Kind::Seq(items) if items.iter().all(|i| matches!(i.kind, Kind::Scalar { .. })) => {
                 let values = items.iter().map(|i| scalar_value(i, &[])).collect();
                 vec![vec![Matcher {

@@ -364,11 +364,21 @@ fn key(k: &str) -> String {
 
 /// A string scalar: plain when [`plain_ok`], quoted otherwise.
 pub(crate) fn scalar(s: &str) -> String {
-    if plain_ok(s) {
+    if plain_ok(s) || is_uuid(s) {
         s.to_string()
     } else {
         quote(s)
     }
+}
+
+/// A hyphenated UUID (8-4-4-4-12 hex digits) is a string for every YAML resolver: no number or
+/// timestamp has that shape.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Whether `s` can be written as a plain scalar and read back as the same string by any YAML
@@ -379,7 +389,14 @@ pub(crate) fn plain_ok(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == '_') || s.ends_with(' ') {
+    // A leading digit is safe only with a letter that no YAML number or timestamp contains
+    // (`1h`; not hex digits, `x`, `o`, `b`, `t`, `z`); `(` is not a YAML indicator.
+    let starts_ok = first.is_ascii_alphabetic()
+        || matches!(first, '_' | '(')
+        || (first.is_ascii_digit()
+            && s.chars()
+                .any(|c| c.is_ascii_alphabetic() && !"abcdefABCDEFxXoObBtTzZ".contains(c)));
+    if !starts_ok || s.ends_with(' ') {
         return false;
     }
     if !s.chars().all(|c| {
