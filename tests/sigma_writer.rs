@@ -424,3 +424,69 @@ proptest! {
         round_trip(&r);
     }
 }
+
+#[test]
+fn a_field_tested_twice_in_one_group() {
+    let c = [Modifier::Contains];
+    let mergeable = rule(
+        Meta {
+            title: "dup".into(),
+            ..Default::default()
+        },
+        vec![sel(
+            "s",
+            vec![vec![
+                matcher(Some("Image"), &[], vec![s("x", &[])]),
+                matcher(Some("CommandLine"), &c, vec![s("a", &c)]),
+                matcher(Some("CommandLine"), &c, vec![s("b", &c)]),
+            ]],
+        )],
+        name("s"),
+    );
+    assert!(sigma::check_writable(&mergeable).is_empty());
+    let text = sigma::write(&mergeable);
+    assert!(
+        text.contains("CommandLine|contains|all:\n            - 'a'\n            - 'b'\n"),
+        "{text}"
+    );
+    let (rules, diags) = sigma::read(SourceId(0), &text);
+    assert!(diags.is_empty());
+    fn unspan(e: detc::ir::norm::Expr) -> detc::ir::norm::Expr {
+        use detc::ir::norm::Expr;
+        match e {
+            Expr::And(xs) => Expr::And(xs.into_iter().map(unspan).collect()),
+            Expr::Or(xs) => Expr::Or(xs.into_iter().map(unspan).collect()),
+            Expr::Not(x) => Expr::Not(Box::new(unspan(*x))),
+            Expr::Pred(mut p) => {
+                p.span = Span::default();
+                Expr::Pred(p)
+            }
+            Expr::Const(b) => Expr::Const(b),
+        }
+    }
+    let norm = |r: &Rule| unspan(detc::ir::norm::normalize(r, Default::default()).unwrap());
+    assert_eq!(norm(&rules[0]), norm(&mergeable), "same semantics");
+
+    // `neq` negates a whole list, so two `neq` tests cannot become one list.
+    let n = [Modifier::Neq];
+    let unmergeable = rule(
+        Meta {
+            title: "dup".into(),
+            ..Default::default()
+        },
+        vec![sel(
+            "s",
+            vec![vec![
+                matcher(Some("User"), &n, vec![s("a", &n)]),
+                matcher(Some("User"), &n, vec![s("b", &n)]),
+            ]],
+        )],
+        name("s"),
+    );
+    let d = sigma::check_writable(&unmergeable);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].code, "sigma-unwritable");
+    // Written anyway, the repeated key makes the reader fail rather than drop a test.
+    let (_, diags) = sigma::read(SourceId(0), &sigma::write(&unmergeable));
+    assert!(diags.iter().any(|d| d.code == "duplicate-key"));
+}

@@ -22,6 +22,7 @@ use crate::ir::{Rule, RuleBody};
 pub use cond::{parse as parse_condition, print as print_condition};
 pub use filters::{apply_filters, Filter};
 pub use reader::slug;
+pub use writer::check_writable;
 
 /// Everything a Sigma file holds: rules (detection and correlation) and filters.
 #[derive(Debug, Default, Clone, PartialEq)]

@@ -174,6 +174,7 @@ fn selection(w: &mut W, s: &Selection) {
 
 /// One AND-group as a mapping; `item` writes it as a list item (`- key: ...`).
 fn group(w: &mut W, depth: usize, g: &[Matcher], item: bool) {
+    let g = merge_duplicate_keys(g);
     for (i, m) in g.iter().enumerate() {
         let k = key(&key_of(m));
         let (d, prefix) = match (item, i) {
@@ -193,6 +194,80 @@ fn group(w: &mut W, depth: usize, g: &[Matcher], item: bool) {
             }
         }
     }
+}
+
+/// A YAML mapping cannot hold one key twice, but an AND-group can test one field twice
+/// (`CommandLine contains "a"` and `CommandLine contains "b"`). Such matchers are merged into
+/// one `|all` list when that means the same thing: every one of them is an AND of its values
+/// (it has `all`, or a single value) and none has `neq` (which negates the whole list).
+/// Matchers that cannot be merged stay as they are; [`check_writable`] reports them.
+fn merge_duplicate_keys(g: &[Matcher]) -> Vec<Matcher> {
+    let base = |m: &Matcher| {
+        let mut k = m.clone();
+        k.modifiers.retain(|x| *x != Modifier::All);
+        key_of(&k)
+    };
+    let mergeable =
+        |m: &Matcher| (m.has(Modifier::All) || m.values.len() == 1) && !m.has(Modifier::Neq);
+    let mut out: Vec<Matcher> = Vec::new();
+    for m in g {
+        let dup = out.iter().position(|o| base(o) == base(m));
+        match dup {
+            Some(i) if mergeable(&out[i]) && mergeable(m) => {
+                let o = &mut out[i];
+                if !o.has(Modifier::All) {
+                    o.modifiers.push(Modifier::All);
+                }
+                o.values.extend(m.values.iter().cloned());
+            }
+            _ => out.push(m.clone()),
+        }
+    }
+    out
+}
+
+/// Constructs of the IR that Sigma YAML cannot spell: a field name containing `|`, and a field
+/// tested twice in one AND-group in a way that cannot be merged into one `|all` list (the
+/// writer would have to repeat a YAML key). [`write`] still writes such rules (the repeated key
+/// makes the reader fail loudly rather than drop a test); callers should report these first.
+pub fn check_writable(rule: &Rule) -> Vec<crate::diag::Diagnostic> {
+    let mut out = Vec::new();
+    let RuleBody::Detection(d) = &rule.body else {
+        return out;
+    };
+    for s in &d.selections {
+        for g in &s.groups {
+            for m in g {
+                if m.field.as_deref().is_some_and(|f| f.contains('|')) {
+                    out.push(
+                        crate::diag::Diagnostic::error(
+                            "sigma-unwritable",
+                            "Sigma cannot spell a field name containing `|`",
+                        )
+                        .at(rule.loc(m.span)),
+                    );
+                }
+            }
+            let merged = merge_duplicate_keys(g);
+            for (i, m) in merged.iter().enumerate() {
+                if merged[..i].iter().any(|o| key_of(o) == key_of(m)) {
+                    out.push(
+                        crate::diag::Diagnostic::error(
+                            "sigma-unwritable",
+                            format!(
+                                "selection `{}` tests `{}` twice in one group; Sigma YAML cannot repeat a key",
+                                s.name,
+                                key_of(m)
+                            ),
+                        )
+                        .at(rule.loc(m.span))
+                        .note("split the group, or use `all` with single values"),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
 fn value(v: &Value, mods: &[Modifier]) -> String {
