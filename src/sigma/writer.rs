@@ -209,9 +209,22 @@ fn merge_duplicate_keys(g: &[Matcher]) -> Vec<Matcher> {
     };
     let mergeable =
         |m: &Matcher| (m.has(Modifier::All) || m.values.len() == 1) && !m.has(Modifier::Neq);
+    // Only keys that actually repeat are touched: `K|contains: a` next to `K|contains|all: [b,
+    // c]` is valid YAML and stays as written.
+    let repeated: Vec<String> = g
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| g[..*i].iter().any(|o| key_of(o) == key_of(m)))
+        .map(|(_, m)| base(m))
+        .collect();
+    if repeated.is_empty() {
+        return g.to_vec();
+    }
     let mut out: Vec<Matcher> = Vec::new();
     for m in g {
-        let dup = out.iter().position(|o| base(o) == base(m));
+        let dup = out
+            .iter()
+            .position(|o| base(o) == base(m) && repeated.contains(&base(m)));
         match dup {
             Some(i) if mergeable(&out[i]) && mergeable(m) => {
                 let o = &mut out[i];
