@@ -59,6 +59,11 @@ detection:
 falsepositives:
     - Unknown
 level: medium
+x-detc-tests:
+    -   expect: hit
+        event:
+            CommandLine: 'it''s'
+            Image: 'C:\\Windows\\System32\\cmd.exe'
 ";
     let (rules, diags) = sigma::read(SourceId(0), tricky);
     assert!(diags.is_empty(), "{diags:?}");

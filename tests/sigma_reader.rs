@@ -302,3 +302,18 @@ fn hostile_input_never_panics() {
         let _ = sigma::read(SourceId(0), text);
     }
 }
+
+#[test]
+fn crlf_and_bom_files_read_like_lf_files() {
+    let lf = "title: t\nlogsource:\n    product: windows\ndetection:\n    sel:\n        Image|bogus: x\n    condition: sel\n";
+    let crlf = format!("\u{feff}{}", lf.replace('\n', "\r\n"));
+    let (at, _) = diag_at(&crlf);
+    assert_eq!(at, "unknown-modifier@6:15");
+    let good = lf.replace("|bogus", "|endswith");
+    let a = read_ok(&good);
+    let b = read_ok(&format!("\u{feff}{}", good.replace('\n', "\r\n")));
+    let (mut a, mut b) = (a[0].clone(), b[0].clone());
+    sigma::clear_spans(&mut a);
+    sigma::clear_spans(&mut b);
+    assert_eq!(a, b);
+}

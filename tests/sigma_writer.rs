@@ -490,3 +490,46 @@ fn a_field_tested_twice_in_one_group() {
     let (_, diags) = sigma::read(SourceId(0), &sigma::write(&unmergeable));
     assert!(diags.iter().any(|d| d.code == "duplicate-key"));
 }
+
+#[test]
+fn examples_travel_in_a_custom_key() {
+    use detc::ir::{Example, Expect};
+    let mut r = rule(
+        Meta {
+            title: "with tests".into(),
+            ..Default::default()
+        },
+        vec![sel(
+            "s",
+            vec![vec![matcher(Some("a"), &[], vec![Value::Int(1)])]],
+        )],
+        name("s"),
+    );
+    let event = |v: serde_json::Value| v.as_object().unwrap().clone();
+    r.tests = vec![
+        Example {
+            expect: Expect::Hit,
+            event: event(serde_json::json!({
+                "Image": "C:\\Windows\\System32\\net1.exe",
+                "CommandLine": "net1 localgroup \"Remote Desktop Users\" bob /add\n",
+                "EventID": 1,
+                "Ratio": 0.5,
+                "Flag": true,
+                "Gone": null,
+                "List": ["a", 2],
+                "c-uri": "*%x%",
+            })),
+            span: Span::default(),
+        },
+        Example {
+            expect: Expect::Miss,
+            event: serde_json::Map::new(),
+            span: Span::default(),
+        },
+    ];
+    let text = round_trip(&r);
+    assert!(
+        text.contains("x-detc-tests:\n    -   expect: hit\n        event:\n"),
+        "{text}"
+    );
+}

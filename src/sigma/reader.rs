@@ -12,8 +12,9 @@ use super::yaml::{self, Kind, Node, Scalar};
 use super::{cond, writer, Parsed};
 use crate::diag::{Diagnostic, Loc, SourceId, Span};
 use crate::ir::{
-    CmpOp, Cond, Correlation, CorrelationCondition, CorrelationKind, Detection, LogSource, Matcher,
-    Meta, Modifier, Related, Rule, RuleBody, Selection, Spanned, Timespan, Value,
+    CmpOp, Cond, Correlation, CorrelationCondition, CorrelationKind, Detection, Example, Expect,
+    LogSource, Matcher, Meta, Modifier, Related, Rule, RuleBody, Selection, Spanned, Timespan,
+    Value,
 };
 
 /// Read every document of a file. `stem` names the rules (`stem`, `stem_2`, ...); without it the
@@ -233,6 +234,7 @@ impl Cx<'_> {
                 "fields" => m.fields = self.plain_strings(v),
                 "falsepositives" => m.falsepositives = self.plain_strings(v),
                 "scope" => m.scope = self.plain_strings(v),
+                writer::TESTS_KEY => {}
                 "logsource" => ls = self.logsource(v),
                 "detection" if kind == Kind2::Detection => {}
                 "correlation" | "generate" if kind == Kind2::Correlation => {}
@@ -250,6 +252,41 @@ impl Cx<'_> {
             }
         }
         (m, ls)
+    }
+
+    /// `x-detc-tests`: a list of `{expect: hit|miss, event: {field: value}}`.
+    fn examples(&mut self, v: &Node) -> Vec<Example> {
+        let Kind::Seq(items) = &v.kind else {
+            self.shape(v, "a list of `expect`/`event` mappings");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let expect = match item.get("expect").and_then(Node::text) {
+                Some("hit") => Expect::Hit,
+                Some("miss") => Expect::Miss,
+                _ => {
+                    self.shape(
+                        item,
+                        "a mapping with `expect: hit` or `expect: miss` and `event`",
+                    );
+                    continue;
+                }
+            };
+            let event = match item.get("event").map(to_json) {
+                Some(serde_json::Value::Object(o)) => o,
+                _ => {
+                    self.shape(item, "a mapping with an `event` mapping");
+                    continue;
+                }
+            };
+            out.push(Example {
+                expect,
+                event,
+                span: item.span,
+            });
+        }
+        out
     }
 
     fn related(&mut self, v: &Node) -> Vec<Related> {
@@ -316,6 +353,10 @@ impl Cx<'_> {
         kind: Kind2,
     ) -> Option<Doc> {
         let (meta, logsource) = self.meta(entries, kind);
+        let tests = match root.get(writer::TESTS_KEY) {
+            Some(t) => self.examples(t),
+            None => Vec::new(),
+        };
         let body = match kind {
             Kind2::Correlation => {
                 let c = root.get("correlation").expect("checked by the caller");
@@ -345,7 +386,7 @@ impl Cx<'_> {
             meta,
             logsource,
             body,
-            tests: Vec::new(),
+            tests,
             loc: self.loc(span),
         })))
     }

@@ -70,7 +70,34 @@ pub fn write(rule: &Rule) -> String {
         }
     }
     tail(&mut w, m);
+    examples(&mut w, rule);
     w.out
+}
+
+/// The key under which a rule's examples (`test hit { ... }` in `.det`) travel in Sigma YAML,
+/// so that DSL -> Sigma -> IR keeps them. A custom key, which Sigma tools ignore.
+pub(crate) const TESTS_KEY: &str = "x-detc-tests";
+
+fn examples(w: &mut W, rule: &Rule) {
+    if rule.tests.is_empty() {
+        return;
+    }
+    w.key(0, TESTS_KEY);
+    for t in &rule.tests {
+        let expect = match t.expect {
+            crate::ir::Expect::Hit => "hit",
+            crate::ir::Expect::Miss => "miss",
+        };
+        w.line(1, &format!("-   expect: {expect}"));
+        if t.event.is_empty() {
+            w.line(2, "event: {}");
+        } else {
+            w.key(2, "event");
+            for (k, v) in &t.event {
+                w.json(3, k, v);
+            }
+        }
+    }
 }
 
 fn opt(w: &mut W, key: &str, v: &Option<String>) {
