@@ -28,6 +28,7 @@ pub const ATTACK_TACTICS: &[&str] = &[
     "privilege-escalation",
     "defense-evasion",
     "defense-impairment",
+    "stealth",
     "credential-access",
     "discovery",
     "lateral-movement",
