@@ -47,6 +47,9 @@ pub struct CommonArgs {
     /// A rule that a target cannot express is an error instead of a warning.
     #[arg(long)]
     pub strict: bool,
+    /// YAML file with values for `expand` placeholders (`Administrators: [...]`).
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
 }
 
 fn options(paths: Vec<PathBuf>, common: CommonArgs, keep_going: bool) -> Options {
@@ -57,6 +60,7 @@ fn options(paths: Vec<PathBuf>, common: CommonArgs, keep_going: bool) -> Options
         strict: common.strict,
         keep_going,
         placeholders: None,
+        placeholders_file: common.placeholders,
         progress: super::show_progress(),
     }
 }
