@@ -7,7 +7,9 @@
 
 pub mod compile;
 pub mod event;
+pub mod logsource;
 pub mod pattern;
+pub mod read;
 pub mod regex;
 
 use crate::diag::Diagnostic;
