@@ -333,11 +333,11 @@ pub fn parse_time_text(s: &str) -> Option<jiff::Timestamp> {
 fn required(n: &Node) -> Option<Vec<String>> {
     match n {
         // Any one conjunct's requirement holds for the whole; prefer the most selective
-        // (fewest alternatives, then longest shortest literal).
+        // (longest shortest literal, then fewest alternatives).
         Node::And(xs) => xs
             .iter()
             .filter_map(required)
-            .max_by_key(|ls| (usize::MAX - ls.len(), ls.iter().map(String::len).min())),
+            .max_by_key(|ls| (ls.iter().map(String::len).min(), usize::MAX - ls.len())),
         Node::Or(xs) => {
             let mut out = Vec::new();
             for x in xs {

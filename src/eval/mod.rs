@@ -6,6 +6,8 @@
 //!   semantics).
 
 pub mod compile;
+pub mod correlate;
+pub mod engine;
 pub mod event;
 pub mod logsource;
 pub mod pattern;
