@@ -13,6 +13,7 @@ pub mod logsource;
 pub mod pattern;
 pub mod read;
 pub mod regex;
+pub mod run;
 
 use crate::diag::Diagnostic;
 use crate::ir::norm::{normalize, Expr, NormOptions};

@@ -20,6 +20,10 @@ use crate::diag::Diagnostic;
 
 use super::event::Event;
 
+/// EVTX layout: a 4 KiB file header, then 64 KiB chunks.
+const EVTX_HEADER: u64 = 4096;
+const EVTX_CHUNK: u64 = 65536;
+
 /// Longest NDJSON line read (bytes); longer lines are reported and skipped.
 pub const MAX_LINE: usize = 16 << 20;
 
@@ -335,6 +339,21 @@ fn leaves(e: &mut Event, m: &Map<String, Value>, depth: usize) {
 /// guard against) ends that file with a diagnostic instead of the run.
 pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    // The parser skips an incomplete last chunk silently; say so, since records are lost.
+    if let Ok(md) = std::fs::metadata(path) {
+        let len = md.len();
+        if len > EVTX_HEADER && (len - EVTX_HEADER) % EVTX_CHUNK != 0 {
+            diags.push(Diagnostic::warning(
+                "truncated-evtx",
+                format!(
+                    "cannot read events: the file ends inside chunk {} ({} of {EVTX_CHUNK} bytes); the records of that chunk may be lost",
+                    (len - EVTX_HEADER) / EVTX_CHUNK,
+                    (len - EVTX_HEADER) % EVTX_CHUNK
+                ),
+            )
+            .in_file(path));
+        }
+    }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let settings = evtx::ParserSettings::default()
             .separate_json_attributes(false)
