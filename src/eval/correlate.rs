@@ -218,7 +218,7 @@ impl Correlator {
             }
             c.groups = groups;
         }
-        hits.sort_by(|a, b| (a.last, a.rule).cmp(&(b.last, b.rule)));
+        hits.sort_by_key(|a| (a.last, a.rule));
         hits
     }
 }
