@@ -126,7 +126,7 @@ fn routes_by_log_source_and_normalises_security_4688() {
                    "NewProcessName": "C:\\Windows\\reg.exe", "CommandLine": "reg add x /v AmsiEnable"}),
         ],
     );
-    let lines = run(&[reg_exe_rule()], &[f.clone()], None);
+    let lines = run(&[reg_exe_rule()], std::slice::from_ref(&f), None);
     let idx: Vec<u64> = lines.iter().map(|l| l["index"].as_u64().unwrap()).collect();
     assert_eq!(idx, vec![0, 2]);
     let l = &lines[0];
@@ -160,7 +160,7 @@ fn declared_log_source_for_events_without_channel() {
     assert_eq!(
         run(
             std::slice::from_ref(&r),
-            &[f.clone()],
+            std::slice::from_ref(&f),
             Some("category=proxy")
         )
         .len(),
@@ -169,7 +169,7 @@ fn declared_log_source_for_events_without_channel() {
     assert_eq!(
         run(
             std::slice::from_ref(&r),
-            &[f.clone()],
+            std::slice::from_ref(&f),
             Some("category=firewall")
         )
         .len(),
@@ -259,10 +259,14 @@ fn correlations_over_event_time() {
         ],
     );
     let corr_lines = |c: Rule| -> Vec<serde_json::Value> {
-        run(&[failed.clone(), ok.clone(), c], &[f.clone()], None)
-            .into_iter()
-            .filter(|l| l.get("correlation").is_some())
-            .collect()
+        run(
+            &[failed.clone(), ok.clone(), c],
+            std::slice::from_ref(&f),
+            None,
+        )
+        .into_iter()
+        .filter(|l| l.get("correlation").is_some())
+        .collect()
     };
     let ec = corr_lines(corr_rule(
         CorrelationKind::EventCount,
@@ -404,7 +408,7 @@ fn bad_lines_are_reported_and_the_rest_matches() {
     let mut out = Vec::new();
     let (summary, diags) = run_match(
         &rules[..1],
-        &[p.clone()],
+        std::slice::from_ref(&p),
         &EngineOptions::default(),
         OutFormat::Jsonl,
         &mut out,
