@@ -13,6 +13,7 @@ pub mod logsource;
 pub mod pattern;
 pub mod read;
 pub mod regex;
+pub mod regression;
 pub mod run;
 
 use crate::diag::Diagnostic;
