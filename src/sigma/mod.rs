@@ -154,9 +154,3 @@ pub fn clear_spans(rule: &mut Rule) {
         }
     }
 }
-
-/// Like [`read`], naming rules after the file stem (`stem`, `stem_2`, ... for extra documents).
-pub fn read_named(source: SourceId, text: &str, stem: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
-    let _ = stem;
-    read(source, text)
-}
