@@ -4,6 +4,7 @@
 mod build;
 mod convert;
 mod fmt;
+pub mod match_cmd;
 mod test;
 
 use std::io::IsTerminal;
@@ -58,6 +59,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Convert rules between Sigma YAML and the rule language.
     Convert(convert::ConvertArgs),
+    /// Run rules over JSON / EVTX events and print the matches.
+    Match(match_cmd::MatchArgs),
 }
 
 /// Entry point used by `main`.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a, &out),
         Command::Fmt(a) => fmt::run(a, &out),
         Command::Convert(a) => convert::run(a, &out),
+        Command::Match(a) => match_cmd::run(a),
     }
 }
 

@@ -58,7 +58,14 @@ const ABSENT: u32 = u32::MAX;
 
 impl<'a> View<'a> {
     pub fn new(event: &'a Event, table: &FieldTable) -> View<'a> {
-        let mut slots = vec![ABSENT; table.len()];
+        View::with_buffer(event, table, Vec::new())
+    }
+
+    /// Like [`View::new`], reusing `buf` (get it back with [`View::into_buffer`]) so that
+    /// matching many events allocates nothing per event.
+    pub fn with_buffer(event: &'a Event, table: &FieldTable, mut slots: Vec<u32>) -> View<'a> {
+        slots.clear();
+        slots.resize(table.len(), ABSENT);
         for (i, (k, _)) in event.fields.iter().enumerate() {
             if let Some(s) = table.slot(k) {
                 if slots[s as usize] == ABSENT {
@@ -67,6 +74,10 @@ impl<'a> View<'a> {
             }
         }
         View { event, slots }
+    }
+
+    pub fn into_buffer(self) -> Vec<u32> {
+        self.slots
     }
     fn get(&self, slot: u32) -> Option<&'a [Val]> {
         match self.slots.get(slot as usize) {
@@ -129,8 +140,9 @@ impl Compiled {
         eval(&self.root, view)
     }
 
-    /// Literals (lowercase) at least one of which occurs in some value of every matching event,
-    /// or `None` when no such set is known.
+    /// Literals (lowercase) at least one of which occurs in a value of a field named in the
+    /// expression (never a keyword) of every matching event, or `None` when no such set is
+    /// known.
     pub fn required_literals(&self) -> Option<Vec<String>> {
         required(&self.root)
     }
@@ -333,11 +345,11 @@ pub fn parse_time_text(s: &str) -> Option<jiff::Timestamp> {
 fn required(n: &Node) -> Option<Vec<String>> {
     match n {
         // Any one conjunct's requirement holds for the whole; prefer the most selective
-        // (fewest alternatives, then longest shortest literal).
+        // (longest shortest literal, then fewest alternatives).
         Node::And(xs) => xs
             .iter()
             .filter_map(required)
-            .max_by_key(|ls| (usize::MAX - ls.len(), ls.iter().map(String::len).min())),
+            .max_by_key(|ls| (ls.iter().map(String::len).min(), usize::MAX - ls.len())),
         Node::Or(xs) => {
             let mut out = Vec::new();
             for x in xs {
@@ -346,6 +358,8 @@ fn required(n: &Node) -> Option<Vec<String>> {
             (!out.is_empty()).then_some(out)
         }
         Node::Not(_) | Node::Const(_) => None,
+        // Keywords search every field; the prefilter only scans fields some rule names.
+        Node::Pred { slot: None, .. } => None,
         Node::Pred { test, .. } => match test {
             CTest::Str(p) => p.required_literal().map(|l| vec![l]),
             _ => None,

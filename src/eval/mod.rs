@@ -6,9 +6,15 @@
 //!   semantics).
 
 pub mod compile;
+pub mod correlate;
+pub mod engine;
 pub mod event;
+pub mod logsource;
 pub mod pattern;
+pub mod read;
 pub mod regex;
+pub mod regression;
+pub mod run;
 
 use crate::diag::Diagnostic;
 use crate::ir::norm::{normalize, Expr, NormOptions};

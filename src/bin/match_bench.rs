@@ -1,0 +1,125 @@
+//! Match benchmark and SigmaHQ regression report.
+//!
+//! `cargo run --release --bin match_bench -- --rules DIR... --events DIR... [--regression DIR]
+//! [--repeat N]`: loads the rules, compiles the engine, reads every event file into memory once,
+//! then matches all events `N` times and prints events per second, matches, and peak RSS
+//! (VmHWM from /proc). With `--regression`, also runs the SigmaHQ regression check and prints
+//! how many cases fire their rule and how many other rules fire.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use detc::diag::Sources;
+use detc::eval::engine::{Engine, EngineOptions};
+use detc::eval::read::{collect_files, read_file};
+use detc::eval::regression;
+
+fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn main() {
+    let mut rules_paths = Vec::new();
+    let mut event_paths = Vec::new();
+    let mut regression_dir: Option<PathBuf> = None;
+    let mut repeat = 1usize;
+    let mut args = std::env::args().skip(1);
+    let mut mode = "";
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rules" => mode = "rules",
+            "--events" => mode = "events",
+            "--regression" => regression_dir = args.next().map(PathBuf::from),
+            "--repeat" => repeat = args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
+            other => match mode {
+                "rules" => rules_paths.push(PathBuf::from(other)),
+                "events" => event_paths.push(PathBuf::from(other)),
+                _ => {
+                    eprintln!("usage: match_bench --rules DIR... --events DIR... [--regression DIR] [--repeat N]");
+                    std::process::exit(2);
+                }
+            },
+        }
+    }
+    let t0 = Instant::now();
+    let mut sources = Sources::new();
+    let (rules, diags) = detc::pack::load::load_rules(&rules_paths, &mut sources);
+    let load = t0.elapsed();
+    let t1 = Instant::now();
+    let (engine, cdiags) = Engine::new(&rules, &EngineOptions::default());
+    let compile = t1.elapsed();
+    println!(
+        "rules: {} loaded ({} load errors/warnings), {} compiled ({} compile diagnostics), {} with a literal prefilter; load {:.2}s, compile {:.2}s",
+        rules.len(),
+        diags.0.len(),
+        engine.rules.len(),
+        cdiags.len(),
+        engine.gated_count(),
+        load.as_secs_f64(),
+        compile.as_secs_f64()
+    );
+    let (files, _) = collect_files(&event_paths);
+    let t2 = Instant::now();
+    let mut events = Vec::new();
+    let mut bad = 0;
+    for f in &files {
+        bad += read_file(f, &mut |r| {
+            let mut ev = r.event;
+            engine.prepare(&mut ev);
+            events.push(ev);
+        })
+        .len();
+    }
+    let read = t2.elapsed();
+    println!(
+        "events: {} from {} files ({} bad records), read+flatten+classify {:.2}s ({:.0} events/s)",
+        events.len(),
+        files.len(),
+        bad,
+        read.as_secs_f64(),
+        events.len() as f64 / read.as_secs_f64().max(1e-9)
+    );
+    let mut scratch = engine.scratch();
+    let mut hits = Vec::new();
+    let mut matches = 0usize;
+    let t3 = Instant::now();
+    for _ in 0..repeat {
+        for ev in &events {
+            let class = engine.logsources.classify(ev);
+            engine.matches(ev, &class, &mut scratch, &mut hits);
+            matches += hits.len();
+        }
+    }
+    let m = t3.elapsed();
+    let n = events.len() * repeat;
+    println!(
+        "rules evaluated per event after routing and prefilter: {:.1}",
+        scratch.evaluated as f64 / n.max(1) as f64
+    );
+    println!(
+        "match: {n} events in {:.3}s = {:.0} events/s, {} matches; end to end (read + match) {:.0} events/s",
+        m.as_secs_f64(),
+        n as f64 / m.as_secs_f64().max(1e-9),
+        matches / repeat.max(1),
+        events.len() as f64 / (read + m / repeat.max(1) as u32).as_secs_f64().max(1e-9)
+    );
+    if let Some(dir) = regression_dir {
+        let r = regression::check(&rules, &engine, &dir);
+        let loaded = r.cases.iter().filter(|c| c.rule_loaded).count();
+        let fired = r.cases.iter().filter(|c| c.rule_loaded && c.fired).count();
+        println!(
+            "regression: {} event files, {loaded} with their rule loaded, {fired} fire it; {} other rules fire on these events",
+            r.cases.len(),
+            r.others().len()
+        );
+        for c in r.failures() {
+            println!("  not fired: {} (rule {})", c.file.display(), c.rule_id);
+        }
+    }
+    if let Some(rss) = peak_rss_mib() {
+        println!("peak RSS: {rss:.1} MiB");
+    }
+}

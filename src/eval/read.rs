@@ -1,0 +1,481 @@
+//! Event readers: NDJSON, JSON arrays, pretty-printed JSON objects one after another, Windows
+//! event JSON as EVTX dumpers export it, and `.evtx` files (through the `evtx` crate).
+//!
+//! Windows events are flattened the way Sigma field names expect (specification, "Field
+//! Usage"): `Event.System` children by name (`EventID`, `Channel`, `Computer`), their XML
+//! attributes as `Tag_Attribute` (`Provider_Name`, `TimeCreated_SystemTime`), `EventData`
+//! values by their `Name`, and `UserData` leaves by their element name. Fields starting with
+//! `_` are ignored.
+//!
+//! Readers stream records to a callback and never stop at bad input: a malformed JSON record, a
+//! line over [`MAX_LINE`] bytes, or a corrupt EVTX record is a diagnostic naming the file and
+//! the record, and reading goes on with the next one.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::diag::Diagnostic;
+
+use super::event::Event;
+
+/// EVTX layout: a 4 KiB file header, then 64 KiB chunks.
+const EVTX_HEADER: u64 = 4096;
+const EVTX_CHUNK: u64 = 65536;
+
+/// Longest NDJSON line read (bytes); longer lines are reported and skipped.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// One record of an input file.
+pub struct Record {
+    /// 0-based record number within the file (bad records count too, so numbers stay stable).
+    pub index: usize,
+    pub event: Event,
+}
+
+/// Read every event of `path` (a `.evtx` file or JSON), calling `sink` for each record.
+pub fn read_file(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
+    let is_evtx = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("evtx"));
+    if is_evtx {
+        read_evtx(path, sink)
+    } else {
+        match std::fs::File::open(path) {
+            Ok(f) => read_json(path, f, sink),
+            Err(e) => vec![io_error(path, &e.to_string())],
+        }
+    }
+}
+
+/// Event files under `paths` (files as given; directories walked for `.json`, `.jsonl`,
+/// `.ndjson` and `.evtx`), sorted for deterministic output.
+pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out, &mut diags, 0);
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            diags.push(io_error(p, "no such file or directory"));
+        }
+    }
+    (out, diags)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            diags.push(io_error(dir, &e.to_string()));
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out, diags, depth + 1);
+        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            ["json", "jsonl", "ndjson", "evtx"].contains(&e.to_ascii_lowercase().as_str())
+        }) {
+            out.push(p);
+        }
+    }
+}
+
+fn io_error(path: &Path, msg: &str) -> Diagnostic {
+    Diagnostic::error("event-read-error", format!("cannot read events: {msg}")).in_file(path)
+}
+
+fn bad_record(path: &Path, index: usize, msg: &str) -> Diagnostic {
+    Diagnostic::error("bad-event", format!("record {index}: {msg}")).in_file(path)
+}
+
+/// JSON input in any of the supported layouts.
+pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
+    let mut r = BufReader::with_capacity(1 << 16, input);
+    let mut diags = Vec::new();
+    // Decide the layout from the first line: a line that is a whole JSON value means NDJSON
+    // (read line by line, bounded memory); otherwise the file is one array or a sequence of
+    // (pretty-printed) values, read whole.
+    let mut first = Vec::new();
+    if let Err(e) = read_line_bounded(&mut r, &mut first) {
+        return vec![io_error(path, &e.to_string())];
+    }
+    let first_trim = trim_ascii(&first);
+    let ndjson = first_trim.first() == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(first_trim).is_ok();
+    if ndjson {
+        let mut index = 0;
+        let mut line = first;
+        loop {
+            let t = trim_ascii(&line);
+            if line.len() > MAX_LINE {
+                diags.push(bad_record(
+                    path,
+                    index,
+                    &format!("line longer than {MAX_LINE} bytes, skipped"),
+                ));
+                index += 1;
+            } else if !t.is_empty() {
+                match serde_json::from_slice::<Value>(t) {
+                    Ok(v) => emit(path, index, v, sink, &mut diags),
+                    Err(e) => diags.push(bad_record(path, index, &format!("invalid JSON: {e}"))),
+                }
+                index += 1;
+            }
+            line.clear();
+            match read_line_bounded(&mut r, &mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    diags.push(io_error(path, &e.to_string()));
+                    break;
+                }
+            }
+        }
+        return diags;
+    }
+    let mut text = first;
+    if let Err(e) = r.read_to_end(&mut text) {
+        return vec![io_error(path, &e.to_string())];
+    }
+    let t = trim_ascii(&text);
+    if t.first() == Some(&b'[') {
+        match serde_json::from_slice::<Vec<Value>>(t) {
+            Ok(vs) => {
+                for (i, v) in vs.into_iter().enumerate() {
+                    emit(path, i, v, sink, &mut diags);
+                }
+            }
+            Err(e) => diags.push(bad_record(path, 0, &format!("invalid JSON array: {e}"))),
+        }
+        return diags;
+    }
+    // A sequence of values; after a syntax error, resume at the next line that opens a value.
+    let mut pos = 0;
+    let mut index = 0;
+    while pos < text.len() {
+        let mut err_line = None;
+        for item in serde_json::Deserializer::from_slice(&text[pos..]).into_iter::<Value>() {
+            match item {
+                Ok(v) => {
+                    emit(path, index, v, sink, &mut diags);
+                    index += 1;
+                }
+                Err(e) => {
+                    diags.push(bad_record(path, index, &format!("invalid JSON: {e}")));
+                    index += 1;
+                    err_line = Some(e.line().max(1));
+                    break;
+                }
+            }
+        }
+        let Some(line) = err_line else { break };
+        // Skip past the line of the error, then to a line that starts a value.
+        let mut p = pos;
+        for _ in 0..line {
+            p = match text[p..].iter().position(|&b| b == b'\n') {
+                Some(nl) => p + nl + 1,
+                None => text.len(),
+            };
+        }
+        while p < text.len() {
+            let end = text[p..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |nl| p + nl);
+            if matches!(trim_ascii(&text[p..end]).first(), Some(b'{' | b'[')) {
+                break;
+            }
+            p = (end + 1).min(text.len());
+        }
+        pos = p;
+    }
+    diags
+}
+
+/// Read one line, keeping at most `MAX_LINE + 1` bytes of it (the rest is consumed and
+/// dropped). Returns the number of bytes consumed.
+fn read_line_bounded(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let room = (MAX_LINE + 1).saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        total += n;
+        r.consume(n);
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &b[start..end.max(start)]
+}
+
+fn emit(
+    path: &Path,
+    index: usize,
+    v: Value,
+    sink: &mut dyn FnMut(Record),
+    diags: &mut Vec<Diagnostic>,
+) {
+    match v {
+        Value::Object(m) => sink(Record {
+            index,
+            event: event_from_json(&m),
+        }),
+        other => diags.push(bad_record(
+            path,
+            index,
+            &format!("expected a JSON object, found {}", kind(&other)),
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON object as an event: Windows event JSON (`{"Event": {"System": ..}}`) is flattened
+/// Sigma-style; anything else is a flat event (nested objects as dotted names).
+pub fn event_from_json(m: &Map<String, Value>) -> Event {
+    match m.get("Event") {
+        Some(Value::Object(inner)) if inner.contains_key("System") => windows_event(inner),
+        _ => Event::from_json_map(m),
+    }
+}
+
+/// Flatten the inside of `Event` (System, EventData, UserData).
+pub fn windows_event(ev: &Map<String, Value>) -> Event {
+    let mut e = Event::new();
+    if let Some(Value::Object(sys)) = ev.get("System") {
+        for (k, v) in sys {
+            if k.starts_with('_') || k.starts_with('#') {
+                continue;
+            }
+            match v {
+                Value::Object(o) => {
+                    if let Some(t) = o.get("#text") {
+                        e.push_json(k, t, 1);
+                    }
+                    if let Some(Value::Object(attrs)) = o.get("#attributes") {
+                        for (a, av) in attrs {
+                            e.push_json(&format!("{k}_{a}"), av, 1);
+                        }
+                    }
+                    // EVTX JSON without separated attributes: `{"Provider": {"Name": ..}}`.
+                    for (a, av) in o {
+                        if !a.starts_with('#') {
+                            e.push_json(&format!("{k}_{a}"), av, 1);
+                        }
+                    }
+                }
+                other => e.push_json(k, other, 1),
+            }
+        }
+    }
+    for section in ["EventData", "UserData"] {
+        if let Some(Value::Object(data)) = ev.get(section) {
+            leaves(&mut e, data, 0);
+        }
+    }
+    e
+}
+
+/// EventData / UserData values by element name; `#text` of an element is its value.
+fn leaves(e: &mut Event, m: &Map<String, Value>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    for (k, v) in m {
+        if k.starts_with('_') || k == "#attributes" {
+            continue;
+        }
+        match v {
+            Value::Object(o) => match o.get("#text") {
+                Some(t) => e.push_json(k, t, 1),
+                None => leaves(e, o, depth + 1),
+            },
+            other => e.push_json(k, other, 1),
+        }
+    }
+}
+
+/// Records of a `.evtx` file. A record that fails to parse is a diagnostic; a file whose header
+/// is unreadable is one diagnostic. A panic inside the parser (corrupt data the crate does not
+/// guard against) ends that file with a diagnostic instead of the run.
+pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    // The parser skips an incomplete last chunk silently; say so, since records are lost.
+    if let Ok(md) = std::fs::metadata(path) {
+        let len = md.len();
+        if len > EVTX_HEADER && (len - EVTX_HEADER) % EVTX_CHUNK != 0 {
+            diags.push(Diagnostic::warning(
+                "truncated-evtx",
+                format!(
+                    "cannot read events: the file ends inside chunk {} ({} of {EVTX_CHUNK} bytes); the records of that chunk may be lost",
+                    (len - EVTX_HEADER) / EVTX_CHUNK,
+                    (len - EVTX_HEADER) % EVTX_CHUNK
+                ),
+            )
+            .in_file(path));
+        }
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let settings = evtx::ParserSettings::default()
+            .separate_json_attributes(false)
+            .num_threads(1);
+        let mut parser = match evtx::EvtxParser::from_path(path) {
+            Ok(p) => p.with_configuration(settings),
+            Err(e) => {
+                diags.push(io_error(path, &format!("not a readable EVTX file: {e}")));
+                return;
+            }
+        };
+        for (index, rec) in parser.records_json_value().enumerate() {
+            match rec {
+                Ok(r) => match r.data {
+                    Value::Object(m) => sink(Record {
+                        index,
+                        event: event_from_json(&m),
+                    }),
+                    other => diags.push(bad_record(
+                        path,
+                        index,
+                        &format!("expected an event object, found {}", kind(&other)),
+                    )),
+                },
+                Err(e) => diags.push(bad_record(
+                    path,
+                    index,
+                    &format!("corrupt EVTX record: {e}"),
+                )),
+            }
+        }
+    }));
+    if result.is_err() {
+        diags.push(io_error(
+            path,
+            "the EVTX parser failed on corrupt data; the rest of this file is skipped",
+        ));
+    }
+    diags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(text: &str) -> (Vec<Record>, Vec<Diagnostic>) {
+        let mut out = Vec::new();
+        let d = read_json(Path::new("t.json"), text.as_bytes(), &mut |r| out.push(r));
+        (out, d)
+    }
+
+    #[test]
+    fn ndjson_with_a_bad_line() {
+        let (rs, d) = collect("{\"a\": 1}\n{\"a\": \n\n{\"a\": 3, \"_x\": 1}\n");
+        assert_eq!(rs.len(), 2);
+        assert_eq!(rs[1].index, 2);
+        assert!(rs[1].event.get("_x").is_none());
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("record 1"), "{}", d[0].message);
+        assert_eq!(d[0].path.as_deref(), Some(Path::new("t.json")));
+    }
+
+    #[test]
+    fn array_and_pretty_objects() {
+        let (rs, d) = collect("[{\"a\": 1}, {\"a\": 2}, 3]");
+        assert_eq!(rs.len(), 2);
+        assert_eq!(d.len(), 1);
+        let (rs, d) = collect("{\n \"a\": 1\n}\n{\n \"a\": 2\n}\n");
+        assert_eq!((rs.len(), d.len()), (2, 0));
+        let (rs, d) = collect("{\n \"a\": 1\n}\n{\n \"a\": \n}\n{\n \"a\": 3\n}\n");
+        assert_eq!(rs.len(), 2, "the value after the bad one is still read");
+        assert_eq!(d.len(), 1);
+    }
+
+    #[test]
+    fn huge_line_is_reported_and_skipped() {
+        let big = format!("{{\"a\": \"{}\"}}", "x".repeat(MAX_LINE + 10));
+        let text = format!("{{\"a\": 0}}\n{big}\n{{\"a\": 2}}\n");
+        let (rs, d) = collect(&text);
+        assert_eq!(rs.len(), 2);
+        assert_eq!(rs[1].index, 2);
+        assert!(d[0].message.contains("longer than"));
+    }
+
+    #[test]
+    fn windows_json_flattening() {
+        let v: Value = serde_json::from_str(
+            r##"{"Event": {"#attributes": {"xmlns": "x"}, "System": {
+                "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon", "Guid": "G"}},
+                "EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "Computer": "pc1", "TimeCreated": {"#attributes": {"SystemTime": "2025-01-01T00:00:00Z"}},
+                "Execution": {"#attributes": {"ProcessID": 5}}},
+              "EventData": {"Image": "C:\\a.exe", "Hashes": {"#text": "MD5=1"}},
+              "UserData": {"LogFileCleared": {"#attributes": {"xmlns": "y"}, "SubjectUserName": "bob"}}}}"##,
+        )
+        .unwrap();
+        let e = event_from_json(v.as_object().unwrap());
+        assert_eq!(
+            e.get_text("Provider_Name"),
+            Some("Microsoft-Windows-Sysmon")
+        );
+        assert_eq!(e.get_text("EventID"), Some("1"));
+        assert_eq!(e.get_text("Computer"), Some("pc1"));
+        assert_eq!(
+            e.get_text("TimeCreated_SystemTime"),
+            Some("2025-01-01T00:00:00Z")
+        );
+        assert_eq!(e.get_text("Execution_ProcessID"), Some("5"));
+        assert_eq!(e.get_text("Image"), Some("C:\\a.exe"));
+        assert_eq!(e.get_text("Hashes"), Some("MD5=1"));
+        assert_eq!(e.get_text("SubjectUserName"), Some("bob"));
+    }
+
+    #[test]
+    fn corrupt_evtx_is_a_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.evtx");
+        std::fs::write(&p, b"ElfFile\0garbage").unwrap();
+        let mut n = 0;
+        let d = read_evtx(&p, &mut |_| n += 1);
+        assert_eq!(n, 0);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path.as_deref(), Some(p.as_path()));
+    }
+}
