@@ -5,6 +5,10 @@
 //! back ends ([`target`]) render queries and artifacts; [`pack`] writes `dist/`; [`eval`] runs
 //! rules on events.
 
+// Diagnostics are errors-as-values by design; boxing them everywhere would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod cli;
 pub mod diag;
 pub mod dsl;
 pub mod eval;

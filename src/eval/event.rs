@@ -1,0 +1,194 @@
+//! The event model the evaluator matches against: a flat map from field name to one or more
+//! values, with the case-folded text of every value computed once when the event is built (so
+//! that thousands of case-insensitive tests do not fold the same text again).
+
+use crate::ir::norm::{parse_number, Number};
+
+/// One value of a field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    /// Text; `lower` is the Unicode lowercase form when it differs from `raw`.
+    Str {
+        raw: Box<str>,
+        lower: Option<Box<str>>,
+    },
+    /// A JSON number, with its text (used by string patterns and keywords).
+    Num {
+        text: Box<str>,
+        n: Number,
+    },
+    Bool(bool),
+    Null,
+}
+
+impl Val {
+    pub fn str(s: &str) -> Val {
+        let lower = fold(s);
+        Val::Str {
+            raw: s.into(),
+            lower: if lower == s { None } else { Some(lower.into()) },
+        }
+    }
+
+    pub fn num(n: Number) -> Val {
+        Val::Num {
+            text: n.to_string().into(),
+            n,
+        }
+    }
+
+    /// A value from JSON; arrays and objects are the caller's business (see [`Event::push_json`]).
+    pub fn from_json(v: &serde_json::Value) -> Val {
+        match v {
+            serde_json::Value::String(s) => Val::str(s),
+            serde_json::Value::Number(n) => {
+                let num = match n.as_i64() {
+                    Some(i) => Number::Int(i),
+                    None => Number::Float(n.as_f64().unwrap_or(f64::NAN)),
+                };
+                Val::Num {
+                    text: n.to_string().into(),
+                    n: num,
+                }
+            }
+            serde_json::Value::Bool(b) => Val::Bool(*b),
+            serde_json::Value::Null => Val::Null,
+            other => Val::str(&other.to_string()),
+        }
+    }
+
+    /// The text of the value as a string pattern sees it; `cased` picks the original text,
+    /// otherwise the lowercase form.
+    pub fn text(&self, cased: bool) -> Option<&str> {
+        match self {
+            Val::Str { raw, lower } => Some(if cased {
+                raw
+            } else {
+                lower.as_deref().unwrap_or(raw)
+            }),
+            Val::Num { text, .. } => Some(text),
+            Val::Bool(true) => Some("true"),
+            Val::Bool(false) => Some("false"),
+            Val::Null => None,
+        }
+    }
+
+    /// The original text (strings and numbers only).
+    pub fn raw(&self) -> Option<&str> {
+        match self {
+            Val::Str { raw, .. } => Some(raw),
+            Val::Num { text, .. } => Some(text),
+            Val::Bool(_) | Val::Null => None,
+        }
+    }
+
+    /// The value as a number: a JSON number, or a string that parses to one.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Val::Num { n, .. } => Some(n.as_f64()),
+            Val::Str { raw, .. } => parse_number(raw.trim()).map(Number::as_f64),
+            Val::Bool(_) | Val::Null => None,
+        }
+    }
+
+    /// Null in Sigma's sense: JSON null or the empty string.
+    pub fn is_null(&self) -> bool {
+        match self {
+            Val::Null => true,
+            Val::Str { raw, .. } => raw.is_empty(),
+            Val::Num { .. } | Val::Bool(_) => false,
+        }
+    }
+}
+
+/// Unicode-aware lowercase, with an allocation-light path for ASCII.
+pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// Most nesting levels of a JSON event that are flattened; deeper objects are kept as text.
+const MAX_DEPTH: usize = 32;
+
+/// A flat event: field name -> values (a list-valued field has several).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    pub fields: Vec<(Box<str>, Vec<Val>)>,
+}
+
+impl Event {
+    pub fn new() -> Event {
+        Event::default()
+    }
+
+    /// Build a flat event from a JSON object: nested objects become dotted names (`a.b`),
+    /// arrays become several values, fields whose name starts with `_` are ignored.
+    pub fn from_json_map(map: &serde_json::Map<String, serde_json::Value>) -> Event {
+        let mut e = Event::new();
+        for (k, v) in map {
+            if k.starts_with('_') {
+                continue;
+            }
+            e.push_json(k, v, 0);
+        }
+        e
+    }
+
+    /// Add a JSON value under `name`, flattening objects and arrays.
+    pub fn push_json(&mut self, name: &str, v: &serde_json::Value, depth: usize) {
+        match v {
+            serde_json::Value::Object(m) if depth < MAX_DEPTH => {
+                for (k, x) in m {
+                    if k.starts_with('_') {
+                        continue;
+                    }
+                    self.push_json(&format!("{name}.{k}"), x, depth + 1);
+                }
+            }
+            serde_json::Value::Array(xs) => {
+                let vals: Vec<Val> = xs
+                    .iter()
+                    .map(|x| match x {
+                        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                            Val::str(&x.to_string())
+                        }
+                        _ => Val::from_json(x),
+                    })
+                    .collect();
+                self.set(name, vals);
+            }
+            other => self.push(name, Val::from_json(other)),
+        }
+    }
+
+    /// Append a value to a field (creating it).
+    pub fn push(&mut self, name: &str, v: Val) {
+        match self.fields.iter_mut().find(|(k, _)| &**k == name) {
+            Some((_, vals)) => vals.push(v),
+            None => self.fields.push((name.into(), vec![v])),
+        }
+    }
+
+    /// Set a field's values, replacing any previous ones.
+    pub fn set(&mut self, name: &str, vals: Vec<Val>) {
+        match self.fields.iter_mut().find(|(k, _)| &**k == name) {
+            Some((_, old)) => *old = vals,
+            None => self.fields.push((name.into(), vals)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[Val]> {
+        self.fields
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of a field as text.
+    pub fn get_text(&self, name: &str) -> Option<&str> {
+        self.get(name)?.iter().find_map(Val::raw)
+    }
+}

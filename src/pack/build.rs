@@ -1,0 +1,298 @@
+//! The build pipeline: load -> check -> normalise -> every target -> manifest -> `dist/`.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+
+use super::manifest::{sha256_hex, FailedEntry, Manifest, RuleEntry, TargetEntry};
+use super::write::Tree;
+use crate::diag::{Diagnostic, Diagnostics, Sources};
+use crate::ir::check::{check_pack, check_rule};
+use crate::ir::norm::{normalize, Expr, NormOptions, Placeholders};
+use crate::ir::{Rule, RuleBody};
+use crate::target::{Backend, Compiled, Ctx, Outcome};
+
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    pub inputs: Vec<PathBuf>,
+    /// Target names to build; empty means every target.
+    pub targets: Vec<String>,
+    pub targets_dir: Option<PathBuf>,
+    /// A target that skips a rule is an error, not a warning.
+    pub strict: bool,
+    /// Rules with errors are left out (and listed in the manifest) instead of stopping the build.
+    pub keep_going: bool,
+    pub placeholders: Option<Placeholders>,
+    /// Show a progress bar on stderr (the CLI turns it on for terminals, never in CI).
+    pub progress: bool,
+}
+
+/// A progress bar that is hidden unless asked for.
+fn bar(show: bool, len: usize, what: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Rules after loading and checking.
+pub struct Checked {
+    pub rules: Vec<Rule>,
+    /// Normalised condition per rule (`None` for correlations and rules that failed).
+    pub exprs: Vec<Option<Expr>>,
+    /// Per rule: did any error point into it?
+    pub failed: Vec<bool>,
+    pub diags: Diagnostics,
+}
+
+/// Load every rule under the inputs and run all checks.
+pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
+    let (rules, mut diags) = super::load::load_rules(&opts.inputs, sources);
+    let norm = NormOptions {
+        placeholders: opts.placeholders.as_ref(),
+    };
+    let mut failed = vec![false; rules.len()];
+    let mut exprs = Vec::with_capacity(rules.len());
+    let pb = bar(opts.progress, rules.len(), "checking");
+    for (i, r) in rules.iter().enumerate() {
+        pb.inc(1);
+        let ds = check_rule(r, norm);
+        if ds.iter().any(Diagnostic::is_error) {
+            failed[i] = true;
+        }
+        diags.extend(ds);
+        exprs.push(match (&r.body, failed[i]) {
+            (RuleBody::Detection(_), false) => normalize(r, norm).ok(),
+            _ => None,
+        });
+    }
+    pb.finish_and_clear();
+    for d in check_pack(&rules) {
+        if let Some(loc) = d.loc {
+            for (i, r) in rules.iter().enumerate() {
+                if r.loc.source == loc.source
+                    && r.loc.span.start <= loc.span.start
+                    && loc.span.end <= r.loc.span.end
+                {
+                    failed[i] = true;
+                }
+            }
+        }
+        diags.push(d);
+    }
+    Checked {
+        rules,
+        exprs,
+        failed,
+        diags,
+    }
+}
+
+/// Whether any diagnostic is a usage or I/O problem (exit code 2 rather than 1).
+pub fn has_io_errors(diags: &Diagnostics) -> bool {
+    diags
+        .iter()
+        .any(|d| d.is_error() && matches!(d.code, "io" | "usage" | "file-too-large"))
+}
+
+/// The outcome of compiling a checked pack.
+pub struct Output {
+    pub tree: Tree,
+    pub manifest: Manifest,
+    pub diags: Diagnostics,
+    pub compiled: usize,
+    pub skipped: usize,
+}
+
+/// Select the backends named in `opts.targets` (all when empty). Unknown names are usage errors.
+pub fn select_backends(opts: &Options) -> Result<Vec<Box<dyn Backend>>, Vec<Diagnostic>> {
+    let all = crate::target::load_targets(opts.targets_dir.as_deref())?;
+    if opts.targets.is_empty() {
+        return Ok(all);
+    }
+    let known: Vec<String> = all.iter().map(|b| b.name().to_string()).collect();
+    let mut errs = Vec::new();
+    for t in &opts.targets {
+        if !known.contains(t) {
+            errs.push(
+                Diagnostic::error("usage", format!("unknown target `{t}`"))
+                    .expected(format!("one of: {}", known.join(", "))),
+            );
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|b| opts.targets.iter().any(|t| t == b.name()))
+        .collect())
+}
+
+/// Compile every rule that passed its checks for every backend.
+pub fn compile(
+    checked: &Checked,
+    backends: &[Box<dyn Backend>],
+    sources: &Sources,
+    opts: &Options,
+) -> Output {
+    let mut diags = Diagnostics::new();
+    let mut tree = Tree::new();
+    let ctx = Ctx {
+        rules: &checked.rules,
+        exprs: &checked.exprs,
+    };
+    let mut entries: Vec<Option<IndexMap<String, TargetEntry>>> = checked
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, _)| (!checked.failed[i]).then(IndexMap::new))
+        .collect();
+    let (mut compiled_n, mut skipped_n) = (0, 0);
+    let pb = bar(
+        opts.progress,
+        backends.len() * checked.rules.len(),
+        "compiling",
+    );
+    for b in backends {
+        let mut done: Vec<(usize, Compiled)> = Vec::new();
+        for (i, rule) in checked.rules.iter().enumerate() {
+            pb.inc(1);
+            if checked.failed[i] {
+                continue;
+            }
+            match b.compile(i, &ctx) {
+                Outcome::Compiled(c) => {
+                    compiled_n += 1;
+                    done.push((i, c));
+                }
+                Outcome::Skipped(mut d) => {
+                    skipped_n += 1;
+                    let reason = d.message.clone();
+                    if opts.strict {
+                        d.severity = crate::diag::Severity::Error;
+                    } else {
+                        d.severity = crate::diag::Severity::Warning;
+                    }
+                    if d.loc.is_none() {
+                        d.loc = Some(rule.loc);
+                    }
+                    diags.push(d);
+                    if let Some(e) = entries[i].as_mut() {
+                        e.insert(
+                            b.name().to_string(),
+                            TargetEntry::Skipped { skipped: reason },
+                        );
+                    }
+                }
+            }
+        }
+        let pairs: Vec<(&Rule, &Compiled)> =
+            done.iter().map(|(i, c)| (&checked.rules[*i], c)).collect();
+        match b.finish(&pairs) {
+            Ok(files) => {
+                for f in files {
+                    tree.insert(f.path, f.contents);
+                }
+            }
+            Err(d) => diags.push(d),
+        }
+        for (i, c) in done {
+            let mut files: Vec<String> = c.files.iter().map(|f| f.path.clone()).collect();
+            files.extend(c.shared_files.iter().cloned());
+            let digest = match &c.query {
+                Some(q) => sha256_hex(q.as_bytes()),
+                None => {
+                    let all: String = c.files.iter().map(|f| f.contents.as_str()).collect();
+                    sha256_hex(all.as_bytes())
+                }
+            };
+            for f in c.files {
+                tree.insert(f.path, f.contents);
+            }
+            if let Some(e) = entries[i].as_mut() {
+                e.insert(
+                    b.name().to_string(),
+                    TargetEntry::Compiled {
+                        query: c.query,
+                        files,
+                        sha256: digest,
+                    },
+                );
+            }
+        }
+    }
+    pb.finish_and_clear();
+    let mut manifest = Manifest {
+        detc_version: env!("CARGO_PKG_VERSION").to_string(),
+        rules: Vec::new(),
+        failed: Vec::new(),
+    };
+    for (i, r) in checked.rules.iter().enumerate() {
+        let source = source_path(sources, r);
+        match entries[i].take() {
+            Some(targets) => manifest.rules.push(RuleEntry {
+                id: r.id().map(str::to_string),
+                name: r.name.clone(),
+                title: r.meta.title.clone(),
+                level: r.level().map(str::to_string),
+                source,
+                attack: r.attack_techniques(),
+                targets,
+            }),
+            None => manifest.failed.push(FailedEntry {
+                name: r.name.clone(),
+                source,
+                diagnostics: checked
+                    .diags
+                    .iter()
+                    .filter(|d| {
+                        d.is_error()
+                            && d.loc.is_some_and(|l| {
+                                l.source == r.loc.source
+                                    && r.loc.span.start <= l.span.start
+                                    && l.span.end <= r.loc.span.end
+                            })
+                    })
+                    .map(|d| {
+                        format!(
+                            "{}: {}",
+                            sources.position(d.loc.expect("filtered")),
+                            d.message
+                        )
+                    })
+                    .collect(),
+            }),
+        }
+    }
+    tree.insert("manifest.json".into(), manifest.to_json());
+    for (path, contents) in
+        super::coverage::files(&checked.rules, &checked.failed, backends, &manifest)
+    {
+        tree.insert(path, contents);
+    }
+    Output {
+        tree,
+        manifest,
+        diags,
+        compiled: compiled_n,
+        skipped: skipped_n,
+    }
+}
+
+/// The rule's source path as written on the command line, with `/` separators.
+pub fn source_path(sources: &Sources, r: &Rule) -> String {
+    sources
+        .path(r.source())
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}

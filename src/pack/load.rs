@@ -1,0 +1,170 @@
+//! Finding and reading rule files (`.det` and Sigma `.yml`/`.yaml`) and dispatching them to the
+//! right front end.
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Diagnostics, Loc, Sources, Span};
+use crate::ir::Rule;
+
+/// File kinds the loader understands, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dsl,
+    Sigma,
+}
+
+pub const EXTENSIONS: &[(&str, Kind)] = &[
+    ("det", Kind::Dsl),
+    ("yml", Kind::Sigma),
+    ("yaml", Kind::Sigma),
+];
+
+/// Largest rule file we read; anything bigger is almost certainly not a rule file.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+pub fn kind_of(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    EXTENSIONS.iter().find(|(e, _)| *e == ext).map(|(_, k)| *k)
+}
+
+/// Every rule file under `paths` (folders are walked recursively), sorted so that builds do not
+/// depend on directory order. A path that does not exist is an I/O diagnostic.
+pub fn collect_files(paths: &[PathBuf], diags: &mut Diagnostics) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => walk(p, &mut out, diags),
+            Ok(_) => {
+                if kind_of(p).is_some() {
+                    out.push(p.clone());
+                } else {
+                    diags.push(
+                        Diagnostic::error("io", "not a rule file")
+                            .in_file(p)
+                            .expected("a .det, .yml or .yaml file, or a folder"),
+                    );
+                }
+            }
+            Err(e) => diags.push(Diagnostic::error("io", format!("cannot read: {e}")).in_file(p)),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic::error("io", format!("cannot read folder: {e}")).in_file(dir));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        // Symlinked folders are not followed, so a link cycle cannot hang the walk.
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => walk(&p, out, diags),
+            Ok(m) if m.is_file() && kind_of(&p).is_some() => out.push(p),
+            Ok(m) if m.file_type().is_symlink() && p.is_file() && kind_of(&p).is_some() => {
+                out.push(p)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Read one file into `sources`. Invalid UTF-8 is a diagnostic at the first bad byte; the text is
+/// kept (lossily) so the diagnostic can show the line.
+pub fn read_source(
+    path: &Path,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Option<(crate::diag::SourceId, bool)> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            diags.push(
+                Diagnostic::error(
+                    "file-too-large",
+                    format!(
+                        "file is {} bytes; rule files are at most {MAX_FILE_BYTES}",
+                        m.len()
+                    ),
+                )
+                .in_file(path),
+            );
+            return None;
+        }
+        _ => {}
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(Diagnostic::error("io", format!("cannot read: {e}")).in_file(path));
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Some((sources.add(path, text), true)),
+        Err(e) => {
+            let bad = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // Offsets in the lossy text equal offsets in the bytes up to the first bad byte.
+            let id = sources.add(path, text);
+            diags.push(
+                Diagnostic::error("invalid-utf8", "file is not valid UTF-8")
+                    .at(Loc::new(id, Span::new(bad, bad + 1)))
+                    .label("invalid byte")
+                    .expected("UTF-8 text"),
+            );
+            Some((id, false))
+        }
+    }
+}
+
+/// Load every rule under `paths`. Rules come back in file order, then in order within a file.
+pub fn load_rules(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Rule>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let files = collect_files(paths, &mut diags);
+    let mut rules = Vec::new();
+    for f in files {
+        let Some((id, ok)) = read_source(&f, sources, &mut diags) else {
+            continue;
+        };
+        if !ok {
+            continue;
+        }
+        let text = sources.text(id).to_string();
+        if text.trim().is_empty() {
+            diags.push(
+                Diagnostic::error("empty-file", "file holds no rules")
+                    .at(Loc::new(id, Span::at(0)))
+                    .expected(match kind_of(&f) {
+                        Some(Kind::Sigma) => "a Sigma rule",
+                        _ => "`rule NAME { ... }`",
+                    }),
+            );
+            continue;
+        }
+        let (rs, ds) = match kind_of(&f) {
+            Some(Kind::Sigma) => {
+                let stem = f
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("rule")
+                    .to_string();
+                crate::sigma::read_named(id, &text, &stem)
+            }
+            _ => crate::dsl::parse(id, &text),
+        };
+        diags.extend(ds);
+        rules.extend(rs);
+    }
+    (rules, diags)
+}

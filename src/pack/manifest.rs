@@ -1,0 +1,60 @@
+//! `dist/manifest.json`: the index of everything a build wrote, per rule and target.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub detc_version: String,
+    pub rules: Vec<RuleEntry>,
+    /// Rules that failed to compile (only with `--keep-going`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<FailedEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleEntry {
+    pub id: Option<String>,
+    pub name: String,
+    pub title: String,
+    pub level: Option<String>,
+    pub source: String,
+    pub attack: Vec<String>,
+    /// Target name -> result, in target order.
+    pub targets: IndexMap<String, TargetEntry>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum TargetEntry {
+    Compiled {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        files: Vec<String>,
+        sha256: String,
+    },
+    Skipped {
+        skipped: String,
+    },
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedEntry {
+    pub name: String,
+    pub source: String,
+    pub diagnostics: Vec<String>,
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    let d = Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("manifest serialises");
+        s.push('\n');
+        s
+    }
+}
