@@ -105,14 +105,3 @@ pub fn without_spans(rule: &Rule) -> Rule {
     }
     r
 }
-
-/// Format a `.det` file in the canonical layout.
-pub fn format(source: SourceId, text: &str) -> Result<String, Vec<Diagnostic>> {
-    let _ = source;
-    Ok(text.to_string())
-}
-
-/// Print an IR rule as canonical `.det` text.
-pub fn to_dsl(rule: &Rule) -> String {
-    format!("rule {} {{\n}}\n", rule.name)
-}
