@@ -227,7 +227,6 @@ impl<'a> Renderer<'a> {
         let s = self.expr(e, neg, depth + 1)?;
         Ok(match e {
             Expr::And(xs) | Expr::Or(xs) if xs.len() > 1 => fill(&self.dialect.group, &[("x", &s)]),
-            Expr::Not(_) => fill(&self.dialect.group, &[("x", &s)]),
             _ => s,
         })
     }
