@@ -30,7 +30,10 @@ fn node_ready() -> bool {
     if dir.is_dir() {
         return true;
     }
-    assert!(!required, "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing: run `npm ci --prefix tests/kql`");
+    assert!(
+        !required,
+        "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing: run `npm ci --prefix tests/kql`"
+    );
     eprintln!("skipping the Kusto parser check: tests/kql/node_modules is not installed");
     false
 }
@@ -62,38 +65,62 @@ fn kusto(target: &str, queries: &[(String, String)]) -> Vec<Value> {
 
 /// Rule bodies covering every construct the KQL targets express.
 pub const CASES: &[(&str, &str)] = &[
-    ("process_creation", r#"  a = Image endswith "\net.exe", "\net1.exe"
+    (
+        "process_creation",
+        r#"  a = Image endswith "\net.exe", "\net1.exe"
   b = CommandLine contains all "localgroup", "/add"
   c = OriginalFileName "net.exe"
   d = ParentImage null
-  condition (a or c) and b and not d"#),
-    ("process_creation", r#"  a = CommandLine "*powershell*-enc*"
+  condition (a or c) and b and not d"#,
+    ),
+    (
+        "process_creation",
+        r#"  a = CommandLine "*powershell*-enc*"
   b = Image "C:\Windows\System32\?md.exe"
   c = CommandLine cased contains "IEX"
   d = CommandLine cased "Exact"
   e = CommandLine cased startswith "A", "B"
   f = CommandLine cased endswith "Z"
-  condition a or b or c or d or e or f"#),
-    ("process_creation", r#"  a = CommandLine re i "\bnet1?\.exe\s+user\b"
+  condition a or b or c or d or e or f"#,
+    ),
+    (
+        "process_creation",
+        r#"  a = CommandLine re i "\bnet1?\.exe\s+user\b"
   b = CommandLine base64offset contains "IEX ("
   c = CommandLine contains windash "-enc"
   d = IntegrityLevel exists true
   e = ProcessId gt 4
   f = ParentImage fieldref "Image"
   g = CommandLine contains fieldref "ParentCommandLine"
-  condition a or b or c or (d and not e) or f or g"#),
-    ("process_creation", r#"  w = keywords "mimikatz", "sekurlsa::"
-  condition w"#),
-    ("network_connection", r#"  a = DestinationIp cidr "175.45.176.0/22", "210.52.109.0/24", "fe80::/10"
+  condition a or b or c or (d and not e) or f or g"#,
+    ),
+    (
+        "process_creation",
+        r#"  w = keywords "mimikatz", "sekurlsa::"
+  condition w"#,
+    ),
+    (
+        "network_connection",
+        r#"  a = DestinationIp cidr "175.45.176.0/22", "210.52.109.0/24", "fe80::/10"
   b = DestinationPort 3389
-  condition a and not b"#),
-    ("registry_set", r#"  a = TargetObject endswith "\Terminal Server\fDenyTSConnections"
-  condition a"#),
-    ("file_event", r#"  a = TargetFilename startswith "C:\Users\" 
+  condition a and not b"#,
+    ),
+    (
+        "registry_set",
+        r#"  a = TargetObject endswith "\Terminal Server\fDenyTSConnections"
+  condition a"#,
+    ),
+    (
+        "file_event",
+        r#"  a = TargetFilename startswith "C:\Users\" 
   b = TargetFilename endswith ".hta"
-  condition a and b"#),
-    ("image_load", r#"  a = ImageLoaded endswith "\dbghelp.dll"
-  condition a"#),
+  condition a and b"#,
+    ),
+    (
+        "image_load",
+        r#"  a = ImageLoaded endswith "\dbghelp.dll"
+  condition a"#,
+    ),
 ];
 
 fn case_queries(target: &str) -> Vec<(String, String)> {
@@ -124,7 +151,11 @@ fn every_case_parses_and_analyzes_without_errors() {
 
 /// A one-predicate query for `value` (kind depends on the pattern shape).
 fn value_query(target: &dyn Backend, value: &str, shape: usize) -> String {
-    let (rules, _) = pack(&rule_src("v", PROC, "  a = CommandLine \"x\"\n  condition a"));
+    let (rules, _) = pack(&rule_src(
+        "v",
+        PROC,
+        "  a = CommandLine \"x\"\n  condition a",
+    ));
     let mut pattern = SigmaString::literal(value);
     match shape % 4 {
         0 => {}
@@ -201,7 +232,10 @@ fn literals_round_trip_and_crafted_values_keep_the_shape() {
             for (i, (r, v)) in block[1..].iter().zip(&values).enumerate() {
                 let q = &qs[shape * per + 1 + i].1;
                 assert_eq!(r["errors"], json!([]), "{t} shape {shape} value {v:?}: {q}");
-                assert_eq!(r["shape"], benign_shape, "{t} shape {shape}: {v:?} changed the query: {q}");
+                assert_eq!(
+                    r["shape"], benign_shape,
+                    "{t} shape {shape}: {v:?} changed the query: {q}"
+                );
                 let lits: Vec<String> = serde_json::from_value(r["literals"].clone()).unwrap();
                 if shape % 4 == 3 {
                     // Middle wildcard: an anchored regex that must match the value exactly.
@@ -211,7 +245,10 @@ fn literals_round_trip_and_crafted_values_keep_the_shape() {
                     assert!(rx.is_match(&sample), "{re} vs {sample:?}");
                     assert!(!rx.is_match(&format!("{sample}x")));
                 } else {
-                    assert!(lits.contains(v), "{t} shape {shape}: {v:?} not read back: {lits:?}");
+                    assert!(
+                        lits.contains(v),
+                        "{t} shape {shape}: {v:?} not read back: {lits:?}"
+                    );
                 }
             }
         }

@@ -30,7 +30,8 @@ pub fn render(
     c: &Correlation,
     cx: &Ctx,
 ) -> Result<String, Diagnostic> {
-    let unsupported = |construct: String, span: Option<Span>| b.skip(rule, &Unsupported { construct, span });
+    let unsupported =
+        |construct: String, span: Option<Span>| b.skip(rule, &Unsupported { construct, span });
     let spec = match &b.spec.correlation {
         Some(s) => s,
         None => return Err(unsupported("a correlation rule".into(), None)),
@@ -38,14 +39,20 @@ pub fn render(
     let kind = c.kind.name();
     let name = format!("correlation:{kind}");
     if !spec.templates.contains_key(kind) {
-        return Err(unsupported(format!("a `{kind}` correlation"), Some(c.timespan.span)));
+        return Err(unsupported(
+            format!("a `{kind}` correlation"),
+            Some(c.timespan.span),
+        ));
     }
     let dialect = &b.spec.dialects[0];
     let mut rules = Vec::new();
     for r in &c.rules {
-        let idx = cx
-            .find(&r.value)
-            .ok_or_else(|| unsupported(format!("the reference to the unknown rule `{}`", r.value), Some(r.span)))?;
+        let idx = cx.find(&r.value).ok_or_else(|| {
+            unsupported(
+                format!("the reference to the unknown rule `{}`", r.value),
+                Some(r.span),
+            )
+        })?;
         let target = &cx.rules[idx];
         if !matches!(target.body, RuleBody::Detection(_)) {
             return Err(unsupported(
@@ -54,7 +61,10 @@ pub fn render(
             ));
         }
         let expr = cx.exprs.get(idx).and_then(Option::as_ref).ok_or_else(|| {
-            unsupported(format!("the rule `{}` (it has errors)", r.value), Some(r.span))
+            unsupported(
+                format!("the rule `{}` (it has errors)", r.value),
+                Some(r.span),
+            )
         })?;
         let (query, ls) = b.render_query(target, expr).map_err(|d| {
             unsupported(
@@ -76,12 +86,13 @@ pub fn render(
             let src = c
                 .aliases
                 .get(out)
-                .and_then(|m| m.get(&r.value).or_else(|| target.meta.sigma_name.as_ref().and_then(|n| m.get(n))))
+                .and_then(|m| {
+                    m.get(&r.value)
+                        .or_else(|| target.meta.sigma_name.as_ref().and_then(|n| m.get(n)))
+                })
                 .cloned()
                 .unwrap_or_else(|| out.clone());
-            let column = renderer
-                .field(&src, r.span)
-                .map_err(|u| b.skip(rule, &u))?;
+            let column = renderer.field(&src, r.span).map_err(|u| b.skip(rule, &u))?;
             fields.push(json!({ "name": out, "column": column }));
         }
         rules.push(json!({
@@ -92,19 +103,39 @@ pub fn render(
             "fields": fields,
         }));
     }
-    let ident = regex::Regex::new(&format!("^(?:{})$", dialect.field.bare)).expect("checked at load");
-    for g in c.group_by.iter().chain(c.condition.as_ref().and_then(|k| k.field.as_ref())) {
+    let ident =
+        regex::Regex::new(&format!("^(?:{})$", dialect.field.bare)).expect("checked at load");
+    for g in c
+        .group_by
+        .iter()
+        .chain(c.condition.as_ref().and_then(|k| k.field.as_ref()))
+    {
         if !ident.is_match(g) {
-            return Err(unsupported(format!("the output field name `{}`", g.escape_debug()), None));
+            return Err(unsupported(
+                format!("the output field name `{}`", g.escape_debug()),
+                None,
+            ));
         }
     }
     let cmps: Vec<Json> = c
         .condition
         .as_ref()
-        .map(|k| k.cmps.iter().map(|(op, v)| json!({ "op": op.name(), "value": v })).collect())
+        .map(|k| {
+            k.cmps
+                .iter()
+                .map(|(op, v)| json!({ "op": op.name(), "value": v }))
+                .collect()
+        })
         .unwrap_or_default();
-    if matches!(c.kind, CorrelationKind::EventCount | CorrelationKind::ValueCount) && cmps.is_empty() {
-        return Err(unsupported(format!("a `{kind}` correlation without a condition"), None));
+    if matches!(
+        c.kind,
+        CorrelationKind::EventCount | CorrelationKind::ValueCount
+    ) && cmps.is_empty()
+    {
+        return Err(unsupported(
+            format!("a `{kind}` correlation without a condition"),
+            None,
+        ));
     }
     let ctx = json!({
         "rules": rules,
@@ -121,7 +152,8 @@ pub fn render(
         .and_then(|t| t.render(&ctx))
         .map(|s| s.trim().to_string())
         .map_err(|e| {
-            Diagnostic::error("template-error", format!("target `{}`: {e:#}", b.spec.name)).at(rule.loc)
+            Diagnostic::error("template-error", format!("target `{}`: {e:#}", b.spec.name))
+                .at(rule.loc)
         })
 }
 

@@ -150,10 +150,16 @@ fn collect_embedded(d: &Dir<'static>, root: &Path, out: &mut BTreeMap<String, St
 
 fn disk_folders(dir: &Path) -> Result<Folders, Vec<Diagnostic>> {
     let err = |e: std::io::Error| {
-        vec![Diagnostic::error("invalid-target", format!("cannot read targets folder: {e}")).in_file(dir)]
+        vec![
+            Diagnostic::error("invalid-target", format!("cannot read targets folder: {e}"))
+                .in_file(dir),
+        ]
     };
     let mut out = Folders::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(err)?.collect::<Result<_, _>>().map_err(err)?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let p = e.path();

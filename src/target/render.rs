@@ -46,10 +46,7 @@ pub fn fill(template: &str, slots: &[(&str, &str)]) -> String {
         let after = &rest[i + 1..];
         match after.find('}').and_then(|j| {
             let name = &after[..j];
-            slots
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| (j, *v))
+            slots.iter().find(|(n, _)| *n == name).map(|(_, v)| (j, *v))
         }) {
             Some((j, v)) => {
                 out.push_str(v);
@@ -276,7 +273,11 @@ impl<'a> Renderer<'a> {
         }
         let f = &self.dialect.field;
         match &f.quoted {
-            Some(t) if !column.chars().any(|c| f.quoted_forbidden.contains(&c) || is_special_char(c)) => {
+            Some(t)
+                if !column
+                    .chars()
+                    .any(|c| f.quoted_forbidden.contains(&c) || is_special_char(c)) =>
+            {
                 Ok(fill(t, &[("name", &column)]))
             }
             _ => Err(Unsupported::at(
@@ -291,12 +292,8 @@ impl<'a> Renderer<'a> {
     }
 
     fn lit(&self, text: &str, span: Span) -> Result<String, Unsupported> {
-        quote(text, &self.dialect.string).map_err(|c| {
-            Unsupported::at(
-                span,
-                format!("the character {:?} in a string", c),
-            )
-        })
+        quote(text, &self.dialect.string)
+            .map_err(|c| Unsupported::at(span, format!("the character {:?} in a string", c)))
     }
 
     fn pattern(&self, p: &SigmaString) -> Option<String> {
@@ -378,11 +375,10 @@ impl<'a> Renderer<'a> {
                     .template(Kind::Num)
                     .ok_or_else(|| Unsupported::at(span, "a numeric comparison"))?;
                 let opname = op.name();
-                let o = self
-                    .dialect
-                    .cmp
-                    .get(opname)
-                    .ok_or_else(|| Unsupported::at(span, format!("the comparison `{opname}`")))?;
+                let o =
+                    self.dialect.cmp.get(opname).ok_or_else(|| {
+                        Unsupported::at(span, format!("the comparison `{opname}`"))
+                    })?;
                 let n = value.to_string();
                 (
                     Kind::Num,
@@ -395,7 +391,10 @@ impl<'a> Renderer<'a> {
                     .ok_or_else(|| Unsupported::at(span, "a boolean value"))?;
                 (
                     Kind::Bool,
-                    fill(t, &[("field", fld), ("bool", if *b { "true" } else { "false" })]),
+                    fill(
+                        t,
+                        &[("field", fld), ("bool", if *b { "true" } else { "false" })],
+                    ),
                 )
             }
             Test::Null => {
@@ -408,7 +407,11 @@ impl<'a> Renderer<'a> {
                 (Kind::Null, fill(t, &[("field", fld)]))
             }
             Test::Exists(b) => {
-                let kind = if *b { Kind::ExistsTrue } else { Kind::ExistsFalse };
+                let kind = if *b {
+                    Kind::ExistsTrue
+                } else {
+                    Kind::ExistsFalse
+                };
                 let t = self
                     .template(kind)
                     .ok_or_else(|| Unsupported::at(span, "an `exists` test"))?;
@@ -443,7 +446,10 @@ impl<'a> Renderer<'a> {
                 ));
             }
         };
-        match (&self.dialect.guard, neg && self.dialect.guarded.contains(&kind)) {
+        match (
+            &self.dialect.guard,
+            neg && self.dialect.guarded.contains(&kind),
+        ) {
             (Some(g), true) => Ok(fill(g, &[("field", fld), ("expr", &text)])),
             _ => Ok(text),
         }
@@ -465,7 +471,9 @@ impl<'a> Renderer<'a> {
             [Piece::Star, Piece::Lit(t), Piece::Star] => {
                 Some((Kind::Contains, Kind::ContainsCased, t.clone()))
             }
-            [Piece::Lit(t), Piece::Star] => Some((Kind::Startswith, Kind::StartswithCased, t.clone())),
+            [Piece::Lit(t), Piece::Star] => {
+                Some((Kind::Startswith, Kind::StartswithCased, t.clone()))
+            }
             [Piece::Star, Piece::Lit(t)] => Some((Kind::Endswith, Kind::EndswithCased, t.clone())),
             _ => None,
         };
@@ -476,13 +484,20 @@ impl<'a> Renderer<'a> {
                 match self.lit(&text, span) {
                     Ok(v) => {
                         let pat = self.pattern(p).unwrap_or_default();
-                        return Ok((kind, fill(t, &[("field", fld), ("value", &v), ("pattern", &pat)])));
+                        return Ok((
+                            kind,
+                            fill(t, &[("field", fld), ("value", &v), ("pattern", &pat)]),
+                        ));
                     }
                     Err(e) => first_err = Some(e),
                 }
             }
         }
-        let wk = if cased { Kind::WildcardCased } else { Kind::Wildcard };
+        let wk = if cased {
+            Kind::WildcardCased
+        } else {
+            Kind::Wildcard
+        };
         if let (Some(t), Some(pat)) = (self.template(wk), self.pattern(p)) {
             return Ok((wk, fill(t, &[("field", fld), ("pattern", &pat)])));
         }
@@ -505,9 +520,18 @@ impl<'a> Renderer<'a> {
     }
 
     /// A keyword: the pattern (already `*...*`) anywhere in any value of the event.
-    fn keyword(&self, p: &SigmaString, cased: bool, span: Span) -> Result<(Kind, String), Unsupported> {
+    fn keyword(
+        &self,
+        p: &SigmaString,
+        cased: bool,
+        span: Span,
+    ) -> Result<(Kind, String), Unsupported> {
         if let [Piece::Star, Piece::Lit(t), Piece::Star] = p.pieces.as_slice() {
-            let kind = if cased { Kind::KeywordCased } else { Kind::Keyword };
+            let kind = if cased {
+                Kind::KeywordCased
+            } else {
+                Kind::Keyword
+            };
             if let Some(tpl) = self.template(kind) {
                 if let Ok(v) = self.lit(t, span) {
                     return Ok((kind, fill(tpl, &[("value", &v)])));
@@ -548,7 +572,10 @@ mod tests {
     #[test]
     fn fill_is_single_pass() {
         assert_eq!(
-            fill("{field}={value}", &[("field", "{value}"), ("value", "\"x\"")]),
+            fill(
+                "{field}={value}",
+                &[("field", "{value}"), ("value", "\"x\"")]
+            ),
             "{value}=\"x\""
         );
         assert_eq!(fill("a {unknown} b", &[]), "a {unknown} b");

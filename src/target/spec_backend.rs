@@ -136,7 +136,8 @@ impl SpecBackend {
         let mut last = None;
         for d in &self.spec.dialects {
             let r = Renderer::new(&self.spec, d, ls, schema).map_err(|m| {
-                Diagnostic::error("invalid-target", m).in_file(format!("{}/target.yaml", self.spec.name))
+                Diagnostic::error("invalid-target", m)
+                    .in_file(format!("{}/target.yaml", self.spec.name))
             })?;
             match r.query(expr) {
                 Ok(q) => return Ok((q, ls)),
@@ -290,7 +291,8 @@ impl Backend for SpecBackend {
                 self.rule_context(r, c.query.as_deref().unwrap_or(""), ls)
             })
             .collect();
-        let ctx = json!({ "rules": rules, "target": { "name": self.spec.name, "vars": self.spec.vars } });
+        let ctx =
+            json!({ "rules": rules, "target": { "name": self.spec.name, "vars": self.spec.vars } });
         for (path, tpl) in &self.spec.artifacts.shared {
             let contents = self
                 .render_template(tpl, &ctx)
@@ -350,7 +352,10 @@ pub mod filters {
             .replace("\r\n", "\n")
             .split(['\n', '\r'])
             .map(|l| {
-                let l: String = l.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+                let l: String = l
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
                 if l.ends_with('\\') {
                     format!("{l} ")
                 } else {
@@ -377,18 +382,26 @@ pub mod filters {
     /// Text for a one-line comment: no line breaks, control or formatting characters.
     pub fn line_comment(s: String) -> String {
         s.chars()
-            .map(|c| if super::super::render::is_special_char(c) { ' ' } else { c })
+            .map(|c| {
+                if super::super::render::is_special_char(c) {
+                    ' '
+                } else {
+                    c
+                }
+            })
             .collect()
     }
 
     /// A YAML scalar: a JSON string (valid YAML double-quoted scalar, every character escaped
     /// as needed).
     pub fn yaml_str(s: String) -> Result<String, Error> {
-        serde_json::to_string(&s).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+        serde_json::to_string(&s)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
     }
 
     /// Any value as JSON (for .conf annotations and YAML flow lists).
     pub fn json(v: minijinja::Value) -> Result<String, Error> {
-        serde_json::to_string(&v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+        serde_json::to_string(&v)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
     }
 }
