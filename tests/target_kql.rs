@@ -254,3 +254,63 @@ fn literals_round_trip_and_crafted_values_keep_the_shape() {
         }
     }
 }
+
+const CORRELATION_PACK: &str = r#"
+rule net_add {
+  title "net add"
+  logsource product=windows category=process_creation
+  sel = Image endswith "\net1.exe"
+  condition sel
+}
+rule rdp_conn {
+  title "rdp"
+  logsource product=windows category=network_connection
+  sel = DestinationPort 3389
+  condition sel
+}
+correlation many {
+  title "many"
+  type event_count
+  rules net_add
+  group-by Computer
+  timespan 1h
+  condition gte 5
+}
+correlation distinct {
+  title "distinct"
+  type value_count
+  rules net_add
+  group-by Computer
+  timespan 30m
+  condition gte 3 field CommandLine
+}
+correlation both {
+  title "both"
+  type temporal
+  rules net_add rdp_conn
+  group-by Computer
+  timespan 10m
+}
+"#;
+
+#[test]
+fn correlation_queries_parse_and_analyze() {
+    if !node_ready() {
+        return;
+    }
+    let (rules, exprs) = pack(CORRELATION_PACK);
+    for t in KQL_TARGETS {
+        let b = util::target(t);
+        let mut qs = Vec::new();
+        for i in 2..rules.len() {
+            match compile(&b, &rules, &exprs, i) {
+                detc::target::Outcome::Compiled(c) => qs.push((rules[i].name.clone(), c.query.unwrap())),
+                detc::target::Outcome::Skipped(d) => panic!("{t} {}: {}", rules[i].name, d.message),
+            }
+        }
+        assert_eq!(qs.len(), 3);
+        for (r, (id, q)) in kusto(t, &qs).iter().zip(&qs) {
+            assert_eq!(r["errors"], json!([]), "{t} {id}:\n{q}");
+        }
+    }
+}
