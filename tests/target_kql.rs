@@ -304,7 +304,9 @@ fn correlation_queries_parse_and_analyze() {
         let mut qs = Vec::new();
         for i in 2..rules.len() {
             match compile(&b, &rules, &exprs, i) {
-                detc::target::Outcome::Compiled(c) => qs.push((rules[i].name.clone(), c.query.unwrap())),
+                detc::target::Outcome::Compiled(c) => {
+                    qs.push((rules[i].name.clone(), c.query.unwrap()))
+                }
                 detc::target::Outcome::Skipped(d) => panic!("{t} {}: {}", rules[i].name, d.message),
             }
         }

@@ -72,8 +72,7 @@ pub fn render(
                 Some(r.span),
             )
         })?;
-        let renderer = Renderer::new(&b.spec, dialect, ls, b.schema_of(ls))
-            .map_err(|m| Diagnostic::error("invalid-target", m))?;
+        let renderer = b.first_renderer(ls);
         // Each output field (group-by, value_count field) -> this rule's column.
         let mut outputs: Vec<String> = c.group_by.clone();
         if let Some(f) = c.condition.as_ref().and_then(|k| k.field.clone()) {
@@ -104,7 +103,7 @@ pub fn render(
         }));
     }
     let ident =
-        regex::Regex::new(&format!("^(?:{})$", dialect.field.bare)).expect("checked at load");
+        Renderer::field_regex(dialect).map_err(|m| Diagnostic::error("invalid-target", m))?;
     for g in c
         .group_by
         .iter()

@@ -138,25 +138,31 @@ pub struct Renderer<'a> {
     pub logsource: &'a LogSourceSpec,
     /// Column schema of the log source's table, when the target keeps one.
     pub schema: Option<&'a Table>,
-    field_re: regex::Regex,
+    /// The dialect's `field.bare` regex, compiled once when the target is loaded.
+    field_re: &'a regex::Regex,
 }
 
 impl<'a> Renderer<'a> {
     pub fn new(
         spec: &'a Spec,
         dialect: &'a Dialect,
+        field_re: &'a regex::Regex,
         logsource: &'a LogSourceSpec,
         schema: Option<&'a Table>,
-    ) -> Result<Renderer<'a>, String> {
-        let field_re = regex::Regex::new(&format!("^(?:{})$", dialect.field.bare))
-            .map_err(|e| format!("dialect `{}`: bad `field.bare` regex: {e}", dialect.name))?;
-        Ok(Renderer {
+    ) -> Renderer<'a> {
+        Renderer {
             spec,
             dialect,
             logsource,
             schema,
             field_re,
-        })
+        }
+    }
+
+    /// Compile a dialect's `field.bare` pattern (anchored).
+    pub fn field_regex(dialect: &Dialect) -> Result<regex::Regex, String> {
+        regex::Regex::new(&format!("^(?:{})$", dialect.field.bare))
+            .map_err(|e| format!("dialect `{}`: bad `field.bare` regex: {e}", dialect.name))
     }
 
     /// The whole query for a condition.

@@ -22,6 +22,8 @@ pub struct SpecBackend {
     pub spec: Spec,
     /// Column schemas by table, from the spec's `schema_file`.
     pub tables: BTreeMap<String, Table>,
+    /// `field.bare` of each dialect, compiled.
+    field_res: Vec<regex::Regex>,
     env: Environment<'static>,
 }
 
@@ -52,10 +54,12 @@ impl SpecBackend {
             }
             None => BTreeMap::new(),
         };
-        for d in &spec.dialects {
-            regex::Regex::new(&d.field.bare)
-                .map_err(|e| bad(format!("dialect `{}`: field.bare: {e}", d.name)))?;
-        }
+        let field_res = spec
+            .dialects
+            .iter()
+            .map(Renderer::field_regex)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad)?;
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // Escaping is chosen per format by explicit filters, never by file extension.
@@ -90,7 +94,12 @@ impl SpecBackend {
             env.add_template_owned(n.clone(), src.clone())
                 .map_err(|e| bad(format!("template `{n}`: {e}")))?;
         }
-        Ok(SpecBackend { spec, tables, env })
+        Ok(SpecBackend {
+            spec,
+            tables,
+            field_res,
+            env,
+        })
     }
 
     /// The log source entry for a rule: the one whose keys equal exactly the keys the rule sets
@@ -134,11 +143,8 @@ impl SpecBackend {
         })?;
         let schema = self.schema_of(ls);
         let mut last = None;
-        for d in &self.spec.dialects {
-            let r = Renderer::new(&self.spec, d, ls, schema).map_err(|m| {
-                Diagnostic::error("invalid-target", m)
-                    .in_file(format!("{}/target.yaml", self.spec.name))
-            })?;
+        for (d, re) in self.spec.dialects.iter().zip(&self.field_res) {
+            let r = Renderer::new(&self.spec, d, re, ls, schema);
             match r.query(expr) {
                 Ok(q) => return Ok((q, ls)),
                 Err(u) => last = Some(u),
@@ -228,6 +234,17 @@ impl SpecBackend {
             Some(r) => d.at(r.loc),
             None => d,
         }
+    }
+
+    /// A renderer for the target's first dialect (correlation output fields).
+    pub fn first_renderer<'a>(&'a self, ls: &'a LogSourceSpec) -> Renderer<'a> {
+        Renderer::new(
+            &self.spec,
+            &self.spec.dialects[0],
+            &self.field_res[0],
+            ls,
+            self.schema_of(ls),
+        )
     }
 
     pub fn env(&self) -> &Environment<'static> {
