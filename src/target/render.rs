@@ -165,19 +165,52 @@ impl<'a> Renderer<'a> {
             .map_err(|e| format!("dialect `{}`: bad `field.bare` regex: {e}", dialect.name))
     }
 
+    /// The condition as it goes into a query template (a top-level OR grouped when asked).
+    pub fn condition(&self, e: &Expr) -> Result<String, Unsupported> {
+        let cond = self.expr(e, false, 0)?;
+        Ok(
+            if self.dialect.group_top_or && matches!(e, Expr::Or(xs) if xs.len() > 1) {
+                fill(&self.dialect.group, &[("x", &cond)])
+            } else {
+                cond
+            },
+        )
+    }
+
     /// The whole query for a condition.
     pub fn query(&self, e: &Expr) -> Result<String, Unsupported> {
-        let cond = self.expr(e, false, 0)?;
-        let constraint = self.logsource.constraint.as_deref();
-        let table = self.logsource.table.as_deref().unwrap_or("");
-        let tpl = match (constraint, &self.dialect.query_unconstrained) {
+        let cond = self.condition(e)?;
+        let tpl = match (
+            &self.logsource.constraint,
+            &self.dialect.query_unconstrained,
+        ) {
             (None, Some(u)) => u,
             _ => &self.dialect.query,
         };
+        Ok(self.assemble(tpl, &cond, None))
+    }
+
+    /// The query with `prefilter` (already rendered by the prefilter dialect) in front.
+    pub fn query_prefiltered(
+        &self,
+        prefilter: &str,
+        e: &Expr,
+    ) -> Result<Option<String>, Unsupported> {
+        let Some(tpl) = &self.dialect.query_prefiltered else {
+            return Ok(None);
+        };
+        let cond = self.condition(e)?;
+        Ok(Some(self.assemble(tpl, &cond, Some(prefilter))))
+    }
+
+    fn assemble(&self, tpl: &str, cond: &str, prefilter: Option<&str>) -> String {
+        let constraint = self.logsource.constraint.as_deref();
+        let table = self.logsource.table.as_deref().unwrap_or("");
         let mut slots: Vec<(&str, &str)> = vec![
             ("constraint", constraint.unwrap_or("")),
             ("table", table),
-            ("condition", &cond),
+            ("condition", cond),
+            ("prefilter", prefilter.unwrap_or("")),
         ];
         // String variables of the log source (e.g. the tstats `by` clause) are slots too.
         for (k, v) in &self.logsource.vars {
@@ -185,7 +218,7 @@ impl<'a> Renderer<'a> {
                 slots.push((k.as_str(), s.as_str()));
             }
         }
-        Ok(fill(tpl, &slots))
+        fill(tpl, &slots)
     }
 
     /// Render one condition; `neg` is true under an odd number of negations.

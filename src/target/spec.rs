@@ -80,12 +80,24 @@ pub struct Dialect {
     /// Used instead of `query` when the log source has no constraint.
     #[serde(default)]
     pub query_unconstrained: Option<String>,
+    /// Structural rewrite for a fallback dialect: when the condition is an AND, the operands an
+    /// earlier dialect (named here) can express are rendered by it as a prefilter, and only
+    /// the rest by this dialect, with `query_prefiltered` (slots as `query`, plus
+    /// `{prefilter}`). SPL: `search` terms first, `| where` for the rest.
+    #[serde(default)]
+    pub prefilter_dialect: Option<String>,
+    #[serde(default)]
+    pub query_prefiltered: Option<String>,
     pub and: String,
     pub or: String,
     /// Slot `{x}`.
     pub not: String,
     /// Parentheses around a compound operand; slot `{x}`.
     pub group: String,
+    /// Group a top-level OR before it goes into `query` (SPL search joins the constraint with
+    /// an implicit AND, and a reader should not need SPL's OR-before-AND precedence).
+    #[serde(default)]
+    pub group_top_or: bool,
     #[serde(default)]
     pub true_expr: Option<String>,
     #[serde(default)]

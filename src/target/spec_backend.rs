@@ -15,6 +15,7 @@ use super::render::{Renderer, Table, Unsupported};
 use super::spec::{LogSourceSpec, Spec};
 use super::{Backend, Compiled, Ctx, OutFile, Outcome};
 use crate::diag::Diagnostic;
+use crate::ir::norm::Expr;
 use crate::ir::{LogSource, Rule, RuleBody};
 
 /// A target loaded from its folder.
@@ -146,11 +147,60 @@ impl SpecBackend {
         for (d, re) in self.spec.dialects.iter().zip(&self.field_res) {
             let r = Renderer::new(&self.spec, d, re, ls, schema);
             match r.query(expr) {
-                Ok(q) => return Ok((q, ls)),
+                Ok(q) => {
+                    let q = self.prefiltered(d, &r, ls, schema, expr)?.unwrap_or(q);
+                    return Ok((q, ls));
+                }
                 Err(u) => last = Some(u),
             }
         }
         Err(self.skip(rule, &last.expect("at least one dialect")))
+    }
+
+    /// The prefilter rewrite (see `Dialect::prefilter_dialect`): the AND operands the earlier
+    /// dialect can express go in front, the rest stay with `d`. `None` when it does not apply.
+    fn prefiltered(
+        &self,
+        d: &super::spec::Dialect,
+        r: &Renderer,
+        ls: &LogSourceSpec,
+        schema: Option<&Table>,
+        expr: &Expr,
+    ) -> Result<Option<String>, Diagnostic> {
+        let (Some(pname), Expr::And(xs)) = (&d.prefilter_dialect, expr) else {
+            return Ok(None);
+        };
+        let Some(pi) = self.spec.dialects.iter().position(|x| &x.name == pname) else {
+            return Err(Diagnostic::error(
+                "invalid-target",
+                format!("dialect `{}`: unknown prefilter dialect `{pname}`", d.name),
+            )
+            .in_file(format!("{}/target.yaml", self.spec.name)));
+        };
+        let pre = Renderer::new(
+            &self.spec,
+            &self.spec.dialects[pi],
+            &self.field_res[pi],
+            ls,
+            schema,
+        );
+        let (front, rest): (Vec<&Expr>, Vec<&Expr>) =
+            xs.iter().partition(|x| pre.expr(x, false, 1).is_ok());
+        if front.is_empty() || rest.is_empty() {
+            return Ok(None);
+        }
+        let group = |v: Vec<&Expr>| {
+            if v.len() == 1 {
+                v[0].clone()
+            } else {
+                Expr::And(v.into_iter().cloned().collect())
+            }
+        };
+        let prefilter = match pre.condition(&group(front)) {
+            Ok(p) => p,
+            Err(_) => return Ok(None),
+        };
+        Ok(r.query_prefiltered(&prefilter, &group(rest)).ok().flatten())
     }
 
     /// The diagnostic for a construct this target cannot express.
