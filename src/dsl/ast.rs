@@ -3,8 +3,12 @@
 
 use crate::diag::Span;
 
-/// A comment (`# text`) with the text after `#`.
+/// A comment (`# text`) with the text after `#`, or [`BLANK`].
 pub type Comment = String;
+
+/// Stands for a blank line between comments in a list of comments (a comment's own text never
+/// contains a newline).
+pub const BLANK: &str = "\n";
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct File {

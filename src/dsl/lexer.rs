@@ -10,7 +10,7 @@ use nom::character::complete::char;
 use nom::combinator::{map, opt, recognize};
 use nom::multi::fold_many0;
 use nom::sequence::pair;
-use nom::{IResult, Parser};
+use nom::{IResult, Input, Parser};
 use nom_locate::LocatedSpan;
 
 use crate::diag::Span;
@@ -57,13 +57,16 @@ pub fn is_punct(c: char) -> bool {
     )
 }
 
+/// White space other than the newline; a byte-order mark (left by some Windows editors) counts.
 fn is_blank(c: char) -> bool {
-    c != '\n' && c.is_whitespace()
+    c != '\n' && (c.is_whitespace() || c == '\u{feff}')
 }
 
 /// Whether `s` can be written as a bare word and reads back as the same text.
 pub fn is_bare_word(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| !c.is_whitespace() && !is_punct(c))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| !c.is_whitespace() && !is_blank(c) && !is_punct(c))
 }
 
 fn quoted(q: char) -> impl FnMut(In) -> IResult<In, (String, bool)> {
@@ -136,7 +139,7 @@ fn token(i: In) -> IResult<In, Option<Tok>> {
             },
         ),
         map(
-            take_while1(|c: char| !c.is_whitespace() && !is_punct(c)),
+            take_while1(|c: char| !c.is_whitespace() && !is_blank(c) && !is_punct(c)),
             |s: In| Some(Tok::Word(s.fragment().to_string())),
         ),
     ))
@@ -150,6 +153,28 @@ pub fn lex(text: &str) -> Vec<Token> {
     while !input.fragment().is_empty() {
         let start = input.location_offset();
         match token(input) {
+            // An unterminated string would swallow the rest of the file; end it at its line so
+            // that the parser reports it once and goes on with the next lines.
+            Ok((
+                _,
+                Some(Tok::Str {
+                    double,
+                    terminated: false,
+                    ..
+                }),
+            )) if input.fragment().contains('\n') => {
+                let line = input.fragment().find('\n').unwrap_or(0);
+                let rest = input.take_from(line);
+                out.push(Token {
+                    kind: Tok::Str {
+                        text: input.fragment()[1..line].to_string(),
+                        double,
+                        terminated: false,
+                    },
+                    span: Span::new(start, start + line),
+                });
+                input = rest;
+            }
             Ok((rest, tok)) => {
                 if let Some(kind) = tok {
                     out.push(Token {
@@ -218,10 +243,23 @@ mod tests {
         );
         assert_eq!(
             kinds("\"abc\nrest"),
+            vec![
+                Tok::Str {
+                    text: "abc".into(),
+                    double: true,
+                    terminated: false
+                },
+                Tok::Newline,
+                Tok::Word("rest".into())
+            ]
+        );
+        // Multi-line strings are fine when closed.
+        assert_eq!(
+            kinds("'a\nb'"),
             vec![Tok::Str {
-                text: "abc\nrest".into(),
-                double: true,
-                terminated: false
+                text: "a\nb".into(),
+                double: false,
+                terminated: true
             }]
         );
     }

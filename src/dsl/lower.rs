@@ -75,6 +75,34 @@ pub fn modifier(name: &str) -> Option<Modifier> {
     MODIFIERS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
 }
 
+/// The candidate closest to `word` by edit distance, if it is a plausible typo (for "did you
+/// mean" notes).
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    if word.chars().count() > 40 {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (distance(&lower, c), c))
+        .filter(|(d, c)| *d > 0 && *d <= 2 && *d < c.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 /// Pieces of a string value under the given modifiers: `"..."` segments are patterns (`*`, `?`,
 /// and `%name%` with `expand`), `'...'` segments exact text; with `re`, `cidr` or `fieldref` the
 /// whole text is verbatim.
@@ -250,7 +278,13 @@ impl Lower {
                                 ""
                             }
                         ));
+                        let mut candidates = valid.clone();
                         if ast.kind == RuleKind::Rule {
+                            candidates.extend(["condition", "test"]);
+                        }
+                        if let Some(c) = closest(&key.text, candidates) {
+                            d = d.note(format!("did you mean `{c}`?"));
+                        } else if ast.kind == RuleKind::Rule {
                             d = d.note("a selection is written `NAME = FIELD MODIFIER* VALUES`");
                         }
                         self.err(d);
@@ -681,31 +715,10 @@ impl Lower {
     }
 
     fn matcher(&mut self, m: &MatcherAst) -> Option<Matcher> {
+        // Unknown modifiers were reported by the parser (the rule is not returned).
         let mut modifiers = Vec::new();
-        let mut ok = true;
         for w in &m.modifiers {
-            match modifier(&w.text) {
-                Some(md) => modifiers.push(md),
-                None => {
-                    ok = false;
-                    let mut d = Diagnostic::error(
-                        "unknown-modifier",
-                        format!("unknown modifier `{}`", w.text),
-                    )
-                    .at(self.loc(w.span))
-                    .label("not a modifier")
-                    .expected(format!("a modifier ({}) or a value", Modifier::all_names()));
-                    if modifier(&w.text.to_ascii_lowercase()).is_some() {
-                        d = d.note("modifiers are written in lower case");
-                    } else {
-                        d = d.note("text values are quoted: \"...\" (a pattern) or '...' (exact)");
-                    }
-                    self.err(d);
-                }
-            }
-        }
-        if !ok {
-            return None;
+            modifiers.push(modifier(&w.text)?);
         }
         let values = m
             .values
@@ -814,4 +827,80 @@ pub fn lower_file(source: SourceId, file: &File) -> (Vec<Rule>, Vec<Diagnostic>)
         }
     }
     (rules, l.diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(segs: &[(bool, &str)]) -> Str {
+        Str {
+            segs: segs
+                .iter()
+                .map(|(double, text)| Seg {
+                    double: *double,
+                    text: text.to_string(),
+                })
+                .collect(),
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn double_quotes_are_patterns_single_quotes_exact() {
+        let v = string_value(&s(&[(true, r"C:\a\*"), (false, "?x*")]), &[]);
+        assert_eq!(
+            v.pieces,
+            vec![
+                Piece::Lit(r"C:\a\".into()),
+                Piece::Star,
+                Piece::Lit("?x*".into())
+            ]
+        );
+        // Sigma's escaped form of the same value.
+        assert_eq!(v.to_sigma(), r"C:\a\\*\?x\*");
+    }
+
+    #[test]
+    fn verbatim_modifiers_take_the_text_as_is() {
+        let v = string_value(&s(&[(true, r"a*b?\d"), (false, "'")]), &[Modifier::Re]);
+        assert_eq!(v.pieces, vec![Piece::Lit(r"a*b?\d'".into())]);
+    }
+
+    #[test]
+    fn placeholders_only_in_double_quotes_with_expand() {
+        let parts = s(&[(true, "%a% 50% x"), (false, "%b%")]);
+        let v = string_value(&parts, &[Modifier::Expand]);
+        assert_eq!(
+            v.pieces,
+            vec![
+                Piece::Placeholder("a".into()),
+                Piece::Lit(" 50% x%b%".into())
+            ]
+        );
+        let plain = string_value(&parts, &[]);
+        assert_eq!(plain.pieces, vec![Piece::Lit("%a% 50% x%b%".into())]);
+    }
+
+    #[test]
+    fn suggestions_for_typos() {
+        let mods = MODIFIERS.iter().map(|(n, _)| *n);
+        assert_eq!(closest("endswit", mods.clone()), Some("endswith"));
+        assert_eq!(closest("net.exe", mods.clone()), None);
+        assert_eq!(closest("x", mods), None);
+        assert_eq!(
+            closest("conditon", ["condition", "title"]),
+            Some("condition")
+        );
+    }
+
+    #[test]
+    fn key_table_lookups() {
+        assert!(key_index("logsource", RuleKind::Rule).is_some());
+        assert!(key_index("logsource", RuleKind::Correlation).is_none());
+        assert!(key_index("timespan", RuleKind::Rule).is_none());
+        assert!(key_index("title", RuleKind::Correlation).is_some());
+        assert_eq!(modifier("endswith"), Some(Modifier::EndsWith));
+        assert_eq!(modifier("EndsWith"), None);
+    }
 }

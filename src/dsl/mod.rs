@@ -16,8 +16,24 @@ pub mod print;
 use crate::diag::{Diagnostic, SourceId};
 use crate::ir::Rule;
 
+/// Larger files are refused rather than tokenised (a token list costs about 40 bytes per token).
+pub const MAX_FILE_SIZE: usize = 16 << 20;
+
 /// Parse a file into its syntax tree (no lowering). Syntax errors are returned as diagnostics.
 pub fn parse_ast(source: SourceId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    if text.len() > MAX_FILE_SIZE {
+        let d = Diagnostic::error(
+            "file-too-large",
+            format!(
+                "this file has {} bytes; rule files are limited to {} MiB",
+                text.len(),
+                MAX_FILE_SIZE >> 20
+            ),
+        )
+        .at(crate::diag::Loc::new(source, crate::diag::Span::at(0)))
+        .expected("several smaller .det files");
+        return (ast::File::default(), vec![d]);
+    }
     let toks = lexer::lex(text);
     let mut p = parser::Parser::new(source, &toks, text.len());
     let file = p.file();
@@ -34,11 +50,11 @@ pub fn parse(source: SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
 }
 
 /// Canonical layout of a `.det` file (`detc fmt`). Comments are kept; the result parses to the
-/// same IR. Fails with the diagnostics when the file has errors the formatter cannot see past.
+/// same IR. Fails with the syntax errors when the file has any (a line the parser skipped would
+/// otherwise be lost); problems found after parsing (a missing condition, an unknown key, ...)
+/// do not prevent formatting.
 pub fn format(source: SourceId, text: &str) -> Result<String, Vec<Diagnostic>> {
-    let (file, mut diags) = parse_ast(source, text);
-    let (_, more) = lower::lower_file(source, &file);
-    diags.extend(more);
+    let (file, diags) = parse_ast(source, text);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags.into_iter().filter(Diagnostic::is_error).collect());
     }

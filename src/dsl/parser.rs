@@ -10,6 +10,9 @@ use crate::diag::{Diagnostic, Loc, SourceId, Span};
 
 use super::ast::*;
 use super::lexer::{Tok, Token};
+use super::lower::{closest, modifier};
+use crate::ir::modifier::MODIFIERS;
+use crate::ir::Modifier;
 
 /// Deepest nesting of parentheses / `not` in a condition, or of lists in a test value.
 pub const MAX_DEPTH: usize = 64;
@@ -48,6 +51,14 @@ fn describe(t: Option<&Token>) -> String {
         Some(Tok::Newline) => "the end of the line".into(),
         Some(Tok::Comment(_)) => "a comment".into(),
     }
+}
+
+/// Comments without the blank-line markers at their end.
+fn trim_blank(mut comments: Vec<Comment>) -> Vec<Comment> {
+    while comments.last().is_some_and(|c| c == BLANK) {
+        comments.pop();
+    }
+    comments
 }
 
 /// A condition operator or quantifier word.
@@ -135,6 +146,15 @@ impl<'t> Parser<'t> {
             self.toks[self.pos - 1].span.end as usize
         }
     }
+    /// End of the last consumed token that is not a newline or a comment.
+    fn content_end(&self) -> usize {
+        self.toks[..self.pos]
+            .iter()
+            .rev()
+            .find(|t| !matches!(t.kind, Tok::Newline | Tok::Comment(_)))
+            .map_or(0, |t| t.span.end as usize)
+    }
+
     fn loc(&self, span: Span) -> Loc {
         Loc::new(self.source, span)
     }
@@ -169,6 +189,9 @@ impl<'t> Parser<'t> {
     fn recover_line(&mut self) {
         let mut depth = 0usize;
         while let Some(t) = self.peek() {
+            if self.at_rule_header() {
+                return;
+            }
             match t.kind {
                 Tok::Newline if depth == 0 => {
                     self.pos += 1;
@@ -185,6 +208,15 @@ impl<'t> Parser<'t> {
             }
             self.pos += 1;
         }
+    }
+
+    /// At `rule NAME {` or `correlation NAME {` at the start of a line.
+    fn at_rule_header(&self) -> bool {
+        let line_start = self.pos == 0 || matches!(self.toks[self.pos - 1].kind, Tok::Newline);
+        line_start
+            && matches!(self.peek_kind(), Some(Tok::Word(w)) if w == "rule" || w == "correlation")
+            && matches!(self.peek_at(1), Some(Tok::Word(_)))
+            && matches!(self.peek_at(2), Some(Tok::LBrace))
     }
 
     /// Consume an optional trailing comment and the newline; anything else is an error.
@@ -217,6 +249,10 @@ impl<'t> Parser<'t> {
                 Tok::Newline => {
                     if line_empty {
                         blank = true;
+                        // A blank line between comments is kept (see `ast::BLANK`).
+                        if comments.last().is_some_and(|c: &Comment| c != BLANK) {
+                            comments.push(BLANK.to_string());
+                        }
                     }
                     line_empty = true;
                 }
@@ -304,7 +340,7 @@ impl<'t> Parser<'t> {
         loop {
             let (comments, _) = self.skip_blank();
             let Some(t) = self.peek() else {
-                file.trailing = comments;
+                file.trailing = trim_blank(comments);
                 break;
             };
             let kind = match &t.kind {
@@ -369,6 +405,7 @@ impl<'t> Parser<'t> {
         let mut items = Vec::new();
         let end_comments;
         let close;
+        let mut unclosed = false;
         loop {
             let (comments, blank) = self.skip_blank();
             match self.peek_kind() {
@@ -384,7 +421,7 @@ impl<'t> Parser<'t> {
                     break;
                 }
                 Some(Tok::RBrace) => {
-                    end_comments = comments;
+                    end_comments = trim_blank(comments);
                     close = self.here().end as usize;
                     self.pos += 1;
                     break;
@@ -393,9 +430,7 @@ impl<'t> Parser<'t> {
             }
             let start = self.here();
             // A new rule at the start of a line inside an unclosed one: stop here.
-            if matches!(self.peek_kind(), Some(Tok::Word(w)) if (w == "rule" || w == "correlation"))
-                && matches!(self.peek_at(2), Some(Tok::LBrace))
-            {
+            if self.at_rule_header() {
                 let _ = self.error(
                     open,
                     "unclosed `{`".into(),
@@ -404,9 +439,11 @@ impl<'t> Parser<'t> {
                 );
                 end_comments = comments;
                 close = self.prev_end();
+                unclosed = true;
                 break;
             }
             self.stray.clear();
+            let item_start = self.pos;
             match self.item(kind) {
                 Ok((kind, trailing)) => {
                     let mut leading = comments;
@@ -416,19 +453,29 @@ impl<'t> Parser<'t> {
                         trailing,
                         blank_before: blank,
                         kind,
-                        span: start.to(Span::at(self.prev_end())),
+                        span: start.to(Span::at(self.content_end())),
                     });
                 }
-                Err(Broken) => self.recover_line(),
+                Err(Broken) => {
+                    // Skip the whole item, braces balanced from its start.
+                    self.pos = item_start;
+                    self.recover_line();
+                    if self.pos == item_start {
+                        // Always make progress.
+                        self.pos += 1;
+                    }
+                }
             }
         }
-        let trailing = if let Some(Tok::Comment(c)) = self.peek_kind() {
+        let trailing = if unclosed {
+            None
+        } else if let Some(Tok::Comment(c)) = self.peek_kind() {
             self.pos += 1;
             Some(c.clone())
         } else {
             None
         };
-        if !self.at_line_end() {
+        if !unclosed && !self.at_line_end() {
             let _ = self.error_here("expected the end of the line", "a new line after `}`");
             self.recover_line();
         }
@@ -478,7 +525,7 @@ impl<'t> Parser<'t> {
         if matches!(self.peek_kind(), Some(Tok::Eq)) && kind == RuleKind::Rule {
             self.pos += 1;
             let groups = self.selection_body()?;
-            let trailing = self.end_line("a new line after the selection")?;
+            let trailing = self.end_line("`,` and another value, or a new line")?;
             return Ok((ItemKind::Selection { name: key, groups }, trailing));
         }
         match (key.text.as_str(), kind) {
@@ -547,19 +594,24 @@ impl<'t> Parser<'t> {
                     self.pos += 1;
                 }
                 Some(Tok::Newline | Tok::Comment(_)) | None => {
-                    // A string at the start of the next line continues the list (`refs`).
+                    // A string at the start of a following line continues the list (`refs`);
+                    // comment lines may come between.
                     let save = self.pos;
-                    let mut comment = None;
-                    if let Some(Tok::Comment(c)) = self.peek_kind() {
-                        comment = Some(c.clone());
+                    let mut comments = Vec::new();
+                    let mut newline = false;
+                    while let Some(t) = self.peek_kind() {
+                        match t {
+                            Tok::Comment(c) => comments.push(c.clone()),
+                            Tok::Newline => newline = true,
+                            _ => break,
+                        }
                         self.pos += 1;
                     }
-                    if matches!(self.peek_kind(), Some(Tok::Newline))
-                        && matches!(self.peek_at(1), Some(Tok::Str { .. }))
+                    if newline
                         && !args.is_empty()
+                        && matches!(self.peek_kind(), Some(Tok::Str { .. }))
                     {
-                        self.pos += 1;
-                        self.stray.extend(comment);
+                        self.stray.extend(comments);
                         continue;
                     }
                     self.pos = save;
@@ -603,8 +655,9 @@ impl<'t> Parser<'t> {
     }
 
     fn skip_newlines_collecting(&mut self) {
-        let (mut comments, _) = self.skip_blank();
-        self.stray.append(&mut comments);
+        let (comments, _) = self.skip_blank();
+        self.stray
+            .extend(comments.into_iter().filter(|c| c != BLANK));
     }
 
     fn group(&mut self) -> PResult<Group> {
@@ -614,7 +667,8 @@ impl<'t> Parser<'t> {
             let (leading, _) = self.skip_blank();
             match self.peek_kind() {
                 Some(Tok::RBrace) => {
-                    self.stray.extend(leading);
+                    self.stray
+                        .extend(leading.into_iter().filter(|c| c != BLANK));
                     let close = self.bump().ok_or(Broken)?.span;
                     return Ok(Group {
                         matchers,
@@ -640,7 +694,7 @@ impl<'t> Parser<'t> {
                     continue;
                 }
             };
-            let trailing = match self.end_line("a modifier, a value or a new line") {
+            let trailing = match self.end_line("`,` and another value, or a new line") {
                 Ok(t) => t,
                 Err(Broken) => {
                     self.recover_line();
@@ -665,12 +719,22 @@ impl<'t> Parser<'t> {
             Some(Tok::Word(w)) if is_ident(w) => self.word(),
             Some(Tok::Word(w)) => {
                 let w = w.clone();
-                return Err(self.error(
+                let b = self.error(
                     self.here(),
                     format!("`{w}` is not a plain field name"),
                     "quote this field name",
                     &format!("a field name: an identifier, or a quoted string such as \"{w}\""),
-                ));
+                );
+                if w.contains('|') {
+                    // Sigma habit: `Image|endswith`.
+                    let spaced = w.replace('|', " ");
+                    if let Some(d) = self.diags.last_mut() {
+                        d.notes.push(format!(
+                            "modifiers are words after the field, without `|`: `{spaced} \"...\"`"
+                        ));
+                    }
+                }
+                return Err(b);
             }
             // One string token only: a value may follow directly (`"c-uri" "/x"`).
             Some(Tok::Str { .. }) => Some(self.single_string()?),
@@ -681,13 +745,25 @@ impl<'t> Parser<'t> {
             }
         };
         let mut modifiers = Vec::new();
+        let mut unknown = false;
         while let Some(Tok::Word(w)) = self.peek_kind() {
             if matches!(w.as_str(), "true" | "false" | "null") || parse_number(w).is_some() {
                 break;
             }
-            modifiers.push(self.word().ok_or(Broken)?);
+            let w = self.word().ok_or(Broken)?;
+            if modifier(&w.text).is_none() {
+                unknown = true;
+                self.unknown_modifier(&w);
+            }
+            modifiers.push(w);
         }
-        let mut values = vec![self.value()?];
+        let first = if unknown {
+            // Already reported; a missing value is most likely the unquoted word itself.
+            self.value_quiet().ok_or(Broken)?
+        } else {
+            self.value()?
+        };
+        let mut values = vec![first];
         while matches!(self.peek_kind(), Some(Tok::Comma)) {
             self.pos += 1;
             self.skip_newlines_collecting();
@@ -699,6 +775,36 @@ impl<'t> Parser<'t> {
             values,
             span: start.to(Span::at(self.prev_end())),
         })
+    }
+
+    fn unknown_modifier(&mut self, w: &Word) {
+        self.errors += 1;
+        let mut d = Diagnostic::error("unknown-modifier", format!("unknown modifier `{}`", w.text))
+            .at(self.loc(w.span))
+            .label("not a modifier")
+            .expected(format!("a modifier ({}) or a value", Modifier::all_names()));
+        if modifier(&w.text.to_ascii_lowercase()).is_some() {
+            d = d.note("modifiers are written in lower case");
+        } else if let Some(c) = closest(&w.text, MODIFIERS.iter().map(|(n, _)| *n)) {
+            d = d.note(format!("did you mean `{c}`?"));
+        } else {
+            d = d.note("text values are quoted: \"...\" (a pattern) or '...' (exact text)");
+        }
+        self.diags.push(d);
+    }
+
+    /// A value, or `None` without a diagnostic.
+    fn value_quiet(&mut self) -> Option<ValAst> {
+        let save = (self.pos, self.diags.len(), self.errors);
+        match self.value() {
+            Ok(v) => Some(v),
+            Err(Broken) => {
+                self.pos = save.0;
+                self.diags.truncate(save.1);
+                self.errors = save.2;
+                None
+            }
+        }
     }
 
     fn value(&mut self) -> PResult<ValAst> {
@@ -725,10 +831,18 @@ impl<'t> Parser<'t> {
                 return Ok(v);
             }
         }
-        Err(self.error_here(
+        let b = self.error_here(
             "expected a value",
             "a modifier, a value (a string, a number, true, false or null)",
-        ))
+        );
+        if matches!(self.peek_kind(), Some(Tok::Colon)) {
+            if let Some(d) = self.diags.last_mut() {
+                d.notes.push(
+                    "no `:` after a field or modifier: write `Image endswith \"\\x.exe\"`".into(),
+                );
+            }
+        }
+        Err(b)
     }
 
     // ---- conditions ----

@@ -165,6 +165,10 @@ struct Out {
 impl Out {
     fn comments(&mut self, indent: &str, cs: &[Comment]) {
         for c in cs {
+            if c == BLANK {
+                self.s.push('\n');
+                continue;
+            }
             self.s.push_str(indent);
             self.s.push('#');
             self.s.push_str(c);
@@ -329,9 +333,8 @@ fn print_meta(key: &str, args: &[Arg], out: &mut Out) {
     let one_per_line = text_key && parts.len() > 1 && total > WIDTH;
     for (i, p) in parts.iter().enumerate() {
         if one_per_line && i > 0 {
-            out.s.push('\n');
-            out.s.push_str(INDENT);
-            out.s.push_str(INDENT);
+            // Continuation lines: four spaces (the loop adds the fourth).
+            out.s.push_str("\n   ");
         }
         out.s.push(' ');
         out.s.push_str(p);
@@ -732,4 +735,62 @@ pub fn rule_to_ast(rule: &Rule) -> RuleAst {
 /// Whether a selection name can be written in a condition as is.
 pub fn plain_name(n: &str) -> bool {
     is_bare_word(n) && !is_cond_keyword(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Spanned;
+
+    fn segs(p: Vec<Piece>, mods: &[Modifier]) -> String {
+        print_segs(&pieces_to_segs(&SigmaString { pieces: p }, mods))
+    }
+
+    #[test]
+    fn strings_are_quoted_canonically() {
+        let lit = |s: &str| Piece::Lit(s.into());
+        assert_eq!(segs(vec![lit(r"C:\Windows\")], &[]), r#""C:\Windows\""#);
+        assert_eq!(segs(vec![lit("a*b")], &[]), "'a*b'");
+        assert_eq!(
+            segs(vec![Piece::Star, lit("/x?id="), Piece::Star], &[]),
+            r#""*" '/x?id=' "*""#
+        );
+        assert_eq!(segs(vec![lit(r#"say "hi""#)], &[]), r#"'say "hi"'"#);
+        assert_eq!(segs(vec![lit(r#"it's "x"*"#)], &[]), r#"'it''s "x"*'"#);
+        assert_eq!(segs(vec![], &[]), r#""""#);
+        assert_eq!(
+            segs(
+                vec![lit("50%"), Piece::Placeholder("p".into())],
+                &[Modifier::Expand]
+            ),
+            r#"'50%' "%p%""#
+        );
+        assert_eq!(segs(vec![lit(r#"a"b*"#)], &[Modifier::Re]), r#"'a"b*'"#);
+        assert_eq!(segs(vec![lit(r#"a"b'"#)], &[Modifier::Re]), r#""a""b'""#);
+    }
+
+    #[test]
+    fn sigma_escaping_of_unc_paths() {
+        // Documented in docs/DSL.md.
+        let s = SigmaString {
+            pieces: vec![Piece::Lit(r"\\server\share".into())],
+        };
+        assert_eq!(s.to_sigma(), r"\\\server\share");
+    }
+
+    #[test]
+    fn conditions_get_minimal_parentheses() {
+        let s = |n: &str| Cond::Sel(Spanned::new(n.to_string(), Span::default()));
+        let c = Cond::And(vec![
+            Cond::Or(vec![s("a"), s("b")]),
+            Cond::Not(Box::new(Cond::And(vec![s("c"), s("d")]))),
+            Cond::And(vec![s("e"), s("f")]),
+        ]);
+        assert_eq!(print_cond(&c), "(a or b) and not (c and d) and (e and f)");
+        let o = Cond::Or(vec![
+            Cond::And(vec![s("a"), s("b")]),
+            Cond::Not(Box::new(s("c"))),
+        ]);
+        assert_eq!(print_cond(&o), "a and b or not c");
+    }
 }
