@@ -206,7 +206,17 @@ impl<'a> Renderer<'a> {
     fn assemble(&self, tpl: &str, cond: &str, prefilter: Option<&str>) -> String {
         let constraint = self.logsource.constraint.as_deref();
         let table = self.logsource.table.as_deref().unwrap_or("");
+        let extend: String = match &self.dialect.extend {
+            Some(t) => self
+                .logsource
+                .extend
+                .iter()
+                .map(|(n, e)| fill(t, &[("name", n), ("expr", e)]))
+                .collect(),
+            None => String::new(),
+        };
         let mut slots: Vec<(&str, &str)> = vec![
+            ("extend", &extend),
             ("constraint", constraint.unwrap_or("")),
             ("table", table),
             ("condition", cond),
@@ -296,7 +306,7 @@ impl<'a> Renderer<'a> {
         let is_ident = self.field_re.is_match(&column);
         // Columns (mapped or kept) must exist in the table; mapped expressions are trusted.
         if let (Some(schema), true) = (self.schema, is_ident || mapped.is_none()) {
-            if !schema.contains_key(&column) {
+            if !schema.contains_key(&column) && !self.logsource.extend.contains_key(&column) {
                 return Err(Unsupported::at(
                     span,
                     format!(

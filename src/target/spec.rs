@@ -86,6 +86,10 @@ pub struct Dialect {
     /// `{prefilter}`). SPL: `search` terms first, `| where` for the rest.
     #[serde(default)]
     pub prefilter_dialect: Option<String>,
+    /// One computed column of the log source's `extend` (slots `{name}`, `{expr}`); all of them
+    /// fill the query slot `{extend}`.
+    #[serde(default)]
+    pub extend: Option<String>,
     #[serde(default)]
     pub query_prefiltered: Option<String>,
     pub and: String,
@@ -253,6 +257,10 @@ pub struct LogSourceSpec {
     /// Field mapping for this log source: Sigma field -> column or expression.
     #[serde(default)]
     pub fields: IndexMap<String, String>,
+    /// Computed columns (name -> expression) added before the condition with the dialect's
+    /// `extend` template, so an expression is written once; their names count as columns.
+    #[serde(default)]
+    pub extend: IndexMap<String, String>,
     /// Extra values for templates (`logsource.vars`), e.g. the tstats `by` clause.
     #[serde(default)]
     pub vars: BTreeMap<String, serde_json::Value>,
