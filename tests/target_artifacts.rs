@@ -253,6 +253,7 @@ fn sentinel_analytic_rules_parse_as_yaml() {
                 q.contains("| summarize event_count = count() by bin(TimeGenerated, 1h), Computer"),
                 "{q}"
             );
+            assert_eq!(y["queryPeriod"].as_str(), Some("1h"));
         }
     }
 }

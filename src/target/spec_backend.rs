@@ -254,6 +254,12 @@ impl SpecBackend {
                 "techniques": rule.attack_techniques(),
                 "tactics": tactics,
                 "is_correlation": matches!(rule.body, RuleBody::Correlation(_)),
+                // A correlation's window, at least an hour (how far back a scheduled search
+                // must look); empty for detection rules.
+                "lookback": match &rule.body {
+                    RuleBody::Correlation(c) => super::correlation::span_text(c.timespan.value.seconds.max(3600)),
+                    RuleBody::Detection(_) => String::new(),
+                },
                 "logsource": {
                     "product": rule.logsource.product,
                     "category": rule.logsource.category,
