@@ -154,12 +154,12 @@ fn unsupported_constructs_are_skipped_with_the_construct_and_target() {
     // Unknown log source.
     let e = query(
         "kql-defender",
-        "product=linux category=process_creation",
+        "product=macos category=process_creation",
         "  a = Image \"x\"\n  condition a",
     )
     .unwrap_err();
     assert!(
-        e.contains("log source product=linux category=process_creation"),
+        e.contains("log source product=macos category=process_creation"),
         "{e}"
     );
     // tstats has no regex.
