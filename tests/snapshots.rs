@@ -61,12 +61,9 @@ fn every_shipped_rule_for_every_target() {
                         }
                         s
                     }
-                    Outcome::Skipped(d) => panic!(
-                        "{} skips shipped rule {}: {}",
-                        b.name(),
-                        rule.name,
-                        d.message
-                    ),
+                    // A skip is part of the reviewed output too (and listed in
+                    // tests/shipped_skips.txt).
+                    Outcome::Skipped(d) => format!("SKIPPED [{}]: {}\n", d.code, d.message),
                 };
                 insta::assert_snapshot!(snapshot_name(b.name(), &rule.name), rendered);
             }
