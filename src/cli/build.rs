@@ -12,6 +12,8 @@ use crate::pack::write::{compare, read_tree, write_atomic};
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// Rule files or folders (.det, .yml, .yaml). Default: rules
     pub paths: Vec<PathBuf>,
     /// Output folder.
@@ -30,6 +32,8 @@ pub struct BuildArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// Rule files or folders. Default: rules
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -65,7 +69,7 @@ fn options(paths: Vec<PathBuf>, common: CommonArgs, keep_going: bool) -> Options
     }
 }
 
-pub fn run_build(a: BuildArgs, out: &Printer) -> ExitCode {
+pub fn run_build(out: &Printer, a: BuildArgs) -> ExitCode {
     let opts = options(a.paths, a.common, a.keep_going);
     let mut sources = Sources::new();
     let backends = match select_backends(&opts) {
@@ -156,7 +160,7 @@ pub fn run_build(a: BuildArgs, out: &Printer) -> ExitCode {
     exit_code(&diags)
 }
 
-pub fn run_check(a: CheckArgs, out: &Printer) -> ExitCode {
+pub fn run_check(out: &Printer, a: CheckArgs) -> ExitCode {
     let opts = options(a.paths, a.common, false);
     let mut sources = Sources::new();
     let backends = match select_backends(&opts) {

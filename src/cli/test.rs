@@ -11,6 +11,8 @@ use crate::pack::build::{load_and_check, Options};
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// Rule files or folders. Default: rules
     pub paths: Vec<PathBuf>,
     /// YAML file with values for `expand` placeholders.
@@ -18,7 +20,7 @@ pub struct TestArgs {
     pub placeholders: Option<PathBuf>,
 }
 
-pub fn run(a: TestArgs, out: &Printer) -> ExitCode {
+pub fn run(out: &Printer, a: TestArgs) -> ExitCode {
     let opts = Options {
         inputs: default_inputs(a.paths),
         placeholders_file: a.placeholders,
