@@ -74,17 +74,29 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
     let mut failed = vec![false; rules.len()];
     let mut exprs = Vec::with_capacity(rules.len());
     let pb = bar(opts.progress, rules.len(), "checking");
-    for (i, r) in rules.iter().enumerate() {
-        pb.inc(1);
-        let ds = check_rule(r, norm);
+    // Checks and normalisation are independent per rule: run them in parallel, keep rule order.
+    let per_rule: Vec<(Vec<Diagnostic>, Option<Expr>)> = {
+        use rayon::prelude::*;
+        rules
+            .par_iter()
+            .map(|r| {
+                pb.inc(1);
+                let ds = check_rule(r, norm);
+                let ok = !ds.iter().any(Diagnostic::is_error);
+                let expr = match (&r.body, ok) {
+                    (RuleBody::Detection(_), true) => normalize(r, norm).ok(),
+                    _ => None,
+                };
+                (ds, expr)
+            })
+            .collect()
+    };
+    for (i, (ds, expr)) in per_rule.into_iter().enumerate() {
         if ds.iter().any(Diagnostic::is_error) {
             failed[i] = true;
         }
         diags.extend(ds);
-        exprs.push(match (&r.body, failed[i]) {
-            (RuleBody::Detection(_), false) => normalize(r, norm).ok(),
-            _ => None,
-        });
+        exprs.push(expr);
     }
     pb.finish_and_clear();
     for d in check_pack(&rules) {
@@ -176,12 +188,20 @@ pub fn compile(
     );
     for b in backends {
         let mut done: Vec<(usize, Compiled)> = Vec::new();
-        for (i, rule) in checked.rules.iter().enumerate() {
-            pb.inc(1);
-            if checked.failed[i] {
-                continue;
-            }
-            match b.compile(i, &ctx) {
+        // Rules compile independently; collect in rule order so output stays deterministic.
+        let outcomes: Vec<Option<Outcome>> = {
+            use rayon::prelude::*;
+            (0..checked.rules.len())
+                .into_par_iter()
+                .map(|i| {
+                    pb.inc(1);
+                    (!checked.failed[i]).then(|| b.compile(i, &ctx))
+                })
+                .collect()
+        };
+        for (i, (rule, outcome)) in checked.rules.iter().zip(outcomes).enumerate() {
+            let Some(outcome) = outcome else { continue };
+            match outcome {
                 Outcome::Compiled(c) => {
                     compiled_n += 1;
                     done.push((i, c));
