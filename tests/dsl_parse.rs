@@ -97,7 +97,7 @@ fn full_example_metadata() {
     assert_eq!(r.level(), Some("high"));
     assert_eq!(
         m.description.as_deref(),
-        Some("Free text; may span\n    several lines.")
+        Some("Free text; may span\nseveral lines.")
     );
     assert_eq!(m.author.as_deref(), Some("detc"));
     assert_eq!(m.date.as_deref(), Some("2026-11-22"));
@@ -727,4 +727,81 @@ fn sigma_habits_get_hints() {
         diags[0].notes
     );
     assert!(diags[1].notes[0].contains("no `:`"), "{:?}", diags[1].notes);
+}
+
+// ---- multi-line metadata strings are dedented ----
+
+#[test]
+fn multi_line_metadata_strings_lose_their_indentation() {
+    let r = one(&rule_with(
+        "  description \"Free text; may span\n    several lines.\n      - kept two deeper\n\n    end\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    assert_eq!(
+        r.meta.description.as_deref(),
+        Some("Free text; may span\nseveral lines.\n  - kept two deeper\n\nend")
+    );
+    // Aligned under the text after the quote: the same text.
+    let r = one(&rule_with(
+        "  description \"a\n               b\"\n  falsepositives \"x\n    y\" \"z\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    assert_eq!(r.meta.description.as_deref(), Some("a\nb"));
+    assert_eq!(r.meta.falsepositives, vec!["x\ny".to_string(), "z".into()]);
+    // Never more than the column of the text: deeper indentation is content.
+    let r = one(
+        &rule_with("  title2 \"\"\n  sel = Image \"x\"\n  condition sel")
+            .replace("  title2 \"\"\n", "  author 'a\n            b'\n"),
+    );
+    assert_eq!(r.meta.author.as_deref(), Some("a\n  b"));
+    // Tabs count as one column; CRLF line ends keep their `\r`.
+    let r = one(&rule_with(
+        "\tdescription \"a\r\n\t\tb\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    assert_eq!(r.meta.description.as_deref(), Some("a\r\nb"));
+}
+
+#[test]
+fn values_in_selections_and_tests_keep_their_indentation() {
+    let r = one(&rule_with(
+        "  sel = CommandLine \"a\n    b\"\n  condition sel\n  test hit { CommandLine: \"a\n    b\" }",
+    ));
+    assert_eq!(
+        pieces(&only_matcher(&r, "sel").values[0]),
+        vec![lit("a\n    b")]
+    );
+    assert_eq!(r.tests[0].event["CommandLine"], "a\n    b");
+}
+
+#[test]
+fn multi_line_metadata_strings_print_back_exactly() {
+    let base = one(&rule_with("  sel = Image \"x\"\n  condition sel"));
+    for text in [
+        "a\nb",
+        "a\n  b\n  c",
+        "a\n\n\tb\n   \n",
+        "\n  x",
+        "say \"hi\"\n  'q'",
+    ] {
+        let mut r = base.clone();
+        r.meta.description = Some(text.into());
+        r.meta.references = vec!["u".into(), text.into()];
+        r.logsource.product = Some(text.into());
+        let printed = dsl::to_dsl(&r);
+        let back = one(&printed);
+        assert_eq!(
+            dsl::without_spans(&back),
+            dsl::without_spans(&r),
+            "{printed}"
+        );
+        let formatted = dsl::format(SourceId(0), &printed).expect("formats");
+        assert_eq!(formatted, printed);
+    }
+    // The printer indents continuation lines under the text.
+    let r = one(&rule_with(
+        "  description \"a\n    b\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    assert!(
+        dsl::to_dsl(&r).contains("  description \"a\n               b\"\n"),
+        "{}",
+        dsl::to_dsl(&r)
+    );
 }

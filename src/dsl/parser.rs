@@ -24,6 +24,8 @@ type PResult<T> = Result<T, Broken>;
 
 pub struct Parser<'t> {
     toks: &'t [Token],
+    /// The source text (for columns: multi-line metadata strings are dedented).
+    text: &'t str,
     pos: usize,
     source: SourceId,
     text_len: usize,
@@ -66,6 +68,45 @@ pub fn is_cond_keyword(w: &str) -> bool {
     matches!(w, "and" | "or" | "not" | "of" | "them" | "all" | "1")
 }
 
+/// Spaces and tabs at the start of a line of a multi-line string.
+fn indent_width(line: &str) -> usize {
+    line.bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count()
+}
+
+/// Remove the source indentation from the continuation lines of a multi-line metadata string.
+///
+/// `col` is the column just after the opening quote (where the first line's text starts). The
+/// margin is the smallest indentation (spaces and tabs, one column each) of the continuation
+/// lines that hold more than white space, but never more than `col`: the first line counts as
+/// indented to `col`. Every continuation line loses up to the margin. So text indented under the
+/// key or aligned under the opening quote reads as written, relative indentation is kept, and
+/// the printer can write any text back exactly by indenting continuation lines to `col`.
+pub fn dedent(text: &str, col: usize) -> String {
+    let Some((first, rest)) = text.split_once('\n') else {
+        return text.to_string();
+    };
+    let margin = rest
+        .split('\n')
+        .filter(|l| {
+            !l.trim_end_matches('\r')
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t'))
+        })
+        .map(indent_width)
+        .min()
+        .unwrap_or(col)
+        .min(col);
+    let mut out = first.to_string();
+    for line in rest.split('\n') {
+        out.push('\n');
+        // Spaces and tabs are one byte each.
+        out.push_str(&line[indent_width(line).min(margin)..]);
+    }
+    out
+}
+
 /// A plain identifier: `[A-Za-z_][A-Za-z0-9_.]*` (field names that need no quotes).
 pub fn is_ident(s: &str) -> bool {
     let mut cs = s.chars();
@@ -104,12 +145,13 @@ pub enum ValNum {
 }
 
 impl<'t> Parser<'t> {
-    pub fn new(source: SourceId, toks: &'t [Token], text_len: usize) -> Parser<'t> {
+    pub fn new(source: SourceId, toks: &'t [Token], text: &'t str) -> Parser<'t> {
         Parser {
             toks,
+            text,
             pos: 0,
             source,
-            text_len,
+            text_len: text.len(),
             diags: Vec::new(),
             errors: 0,
             stray: Vec::new(),
@@ -331,6 +373,27 @@ impl<'t> Parser<'t> {
             text,
             span: self.toks[save].span,
         })
+    }
+
+    /// Column (in characters from the start of its line) of the byte offset `at`.
+    fn column(&self, at: u32) -> usize {
+        let before = self.text.get(..at as usize).unwrap_or("");
+        let line = before.rfind('\n').map_or(before, |n| &before[n + 1..]);
+        line.chars().count()
+    }
+
+    /// One string token as a metadata value: its continuation lines dedented (see
+    /// [`dedent`]) against the column just after the opening quote.
+    fn meta_string(&mut self) -> PResult<Arg> {
+        let w = self.single_string()?;
+        let col = self.column(w.span.start) + 1;
+        Ok(Arg::Str(Str {
+            segs: vec![Seg {
+                double: true,
+                text: dedent(&w.text, col),
+            }],
+            span: w.span,
+        }))
     }
 
     // ---- file and rule structure ----
@@ -556,14 +619,7 @@ impl<'t> Parser<'t> {
                         let v = if let Some(v) = self.word() {
                             Arg::Word(v)
                         } else if matches!(self.peek_kind(), Some(Tok::Str { .. })) {
-                            let w = self.single_string()?;
-                            Arg::Str(Str {
-                                segs: vec![Seg {
-                                    double: true,
-                                    text: w.text,
-                                }],
-                                span: w.span,
-                            })
+                            self.meta_string()?
                         } else {
                             return Err(
                                 self.error_here("expected a value after `=`", "a word or a string")
@@ -576,14 +632,8 @@ impl<'t> Parser<'t> {
                 }
                 // Each string is its own value here (`refs "a" "b"` is two references).
                 Some(Tok::Str { .. }) => {
-                    let w = self.single_string()?;
-                    args.push(Arg::Str(Str {
-                        segs: vec![Seg {
-                            double: true,
-                            text: w.text,
-                        }],
-                        span: w.span,
-                    }));
+                    let a = self.meta_string()?;
+                    args.push(a);
                 }
                 Some(Tok::LBrace) => {
                     let (fields, span) = self.event_map()?;

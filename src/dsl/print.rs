@@ -26,6 +26,26 @@ pub fn quote_exact(text: &str) -> String {
     }
 }
 
+/// Indent the continuation lines of a quoted metadata string whose opening quote is at column
+/// `col`, so that the parser's dedent (`parser::dedent`) gives back exactly the text: every
+/// non-empty continuation line is indented to just after the quote.
+fn indent_block(quoted: String, col: usize) -> String {
+    if !quoted.contains('\n') {
+        return quoted;
+    }
+    let pad = " ".repeat(col + 1);
+    let mut lines = quoted.split('\n');
+    let mut out = lines.next().unwrap_or_default().to_string();
+    for line in lines {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 fn quote_seg(seg: &Seg) -> String {
     if seg.double {
         format!("\"{}\"", seg.text.replace('"', "\"\""))
@@ -89,12 +109,17 @@ fn field_name(f: &str) -> String {
     }
 }
 
-/// A word-like metadata value: bare when it reads back the same, else quoted.
+/// A word-like value: bare when it reads back the same, else quoted.
 fn bare_or_quoted(t: &str) -> String {
+    bare_or_quoted_at(t, 0)
+}
+
+/// A word-like metadata value starting at column `col`.
+fn bare_or_quoted_at(t: &str, col: usize) -> String {
     if is_bare_word(t) {
         t.to_string()
     } else {
-        quote_exact(t)
+        indent_block(quote_exact(t), col)
     }
 }
 
@@ -174,6 +199,14 @@ impl Out {
             self.s.push_str(c);
             self.s.push('\n');
         }
+    }
+    /// The column (in characters) where the next character goes.
+    fn col(&self) -> usize {
+        let line = self
+            .s
+            .rfind('\n')
+            .map_or(self.s.as_str(), |n| &self.s[n + 1..]);
+        line.chars().count()
     }
     fn end(&mut self, trailing: &Option<Comment>) {
         if let Some(c) = trailing {
@@ -288,48 +321,50 @@ const TEXT_KEYS: &[&str] = &[
 fn print_meta(key: &str, args: &[Arg], out: &mut Out) {
     out.s.push_str(key);
     let text_key = TEXT_KEYS.contains(&key);
-    let mut parts: Vec<String> = Vec::new();
-    let arg_text = |a: &Arg| -> String {
+    // Rendered at column `col`; multi-line strings are indented to their column.
+    let arg_text = |a: &Arg, col: usize| -> String {
         match a {
             Arg::KeyVal(k, v) => format!(
                 "{}={}",
                 k.text,
-                bare_or_quoted(&v.text().unwrap_or_default())
+                bare_or_quoted_at(&v.text().unwrap_or_default(), col + k.text.len() + 1)
             ),
             Arg::Map(fields, _) => print_map(fields),
             Arg::Word(_) | Arg::Str(_) => {
                 let t = a.text().unwrap_or_default();
                 if text_key {
-                    quote_exact(&t)
+                    indent_block(quote_exact(&t), col)
                 } else if key == "attack" {
                     let lower = t.to_ascii_lowercase();
                     let b = lower.as_bytes();
                     if b.len() > 1 && matches!(b[0], b't' | b'g' | b's') && b[1].is_ascii_digit() {
-                        bare_or_quoted(&t.to_ascii_uppercase())
+                        bare_or_quoted_at(&t.to_ascii_uppercase(), col)
                     } else {
-                        bare_or_quoted(&lower)
+                        bare_or_quoted_at(&lower, col)
                     }
                 } else {
-                    bare_or_quoted(&t)
+                    bare_or_quoted_at(&t, col)
                 }
             }
         }
     };
+    let mut parts: Vec<&Arg> = args.iter().collect();
     if key == "logsource" {
         // Canonical key order.
-        let mut kvs: Vec<&Arg> = args.iter().collect();
-        kvs.sort_by_key(|a| match a {
+        parts.sort_by_key(|a| match a {
             Arg::KeyVal(k, _) => LOGSOURCE_KEYS
                 .iter()
                 .position(|x| *x == k.text)
                 .unwrap_or(LOGSOURCE_KEYS.len()),
             _ => LOGSOURCE_KEYS.len(),
         });
-        parts = kvs.into_iter().map(arg_text).collect();
-    } else {
-        parts.extend(args.iter().map(arg_text));
     }
-    let total: usize = key.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>();
+    // The layout depends only on the text, never on where it lands (idempotence).
+    let total: usize = key.len()
+        + parts
+            .iter()
+            .map(|p| arg_text(p, 0).len() + 1)
+            .sum::<usize>();
     let one_per_line = text_key && parts.len() > 1 && total > WIDTH;
     for (i, p) in parts.iter().enumerate() {
         if one_per_line && i > 0 {
@@ -337,7 +372,8 @@ fn print_meta(key: &str, args: &[Arg], out: &mut Out) {
             out.s.push_str("\n   ");
         }
         out.s.push(' ');
-        out.s.push_str(p);
+        let col = out.col();
+        out.s.push_str(&arg_text(p, col));
     }
 }
 
