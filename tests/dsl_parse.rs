@@ -777,6 +777,8 @@ fn multi_line_metadata_strings_print_back_exactly() {
     for text in [
         "a\nb",
         "a\n  b\n  c",
+        "a\n  \nb\n\tc\n",
+        "a\r\n  b\r\nc",
         "a\n\n\tb\n   \n",
         "\n  x",
         "say \"hi\"\n  'q'",
@@ -795,13 +797,21 @@ fn multi_line_metadata_strings_print_back_exactly() {
         let formatted = dsl::format(SourceId(0), &printed).expect("formats");
         assert_eq!(formatted, printed);
     }
-    // The printer indents continuation lines under the text.
+    // The printer indents continuation lines by four spaces, or under the text when every
+    // line of it starts with white space.
     let r = one(&rule_with(
         "  description \"a\n    b\"\n  sel = Image \"x\"\n  condition sel",
     ));
+    let printed = dsl::to_dsl(&r);
     assert!(
-        dsl::to_dsl(&r).contains("  description \"a\n               b\"\n"),
-        "{}",
-        dsl::to_dsl(&r)
+        printed.contains("  description \"a\n    b\"\n"),
+        "{printed}"
+    );
+    let mut r = r;
+    r.meta.description = Some("a\n  b".into());
+    let printed = dsl::to_dsl(&r);
+    assert!(
+        printed.contains("  description \"a\n                 b\"\n"),
+        "{printed}"
     );
 }

@@ -27,16 +27,25 @@ pub fn quote_exact(text: &str) -> String {
 }
 
 /// Indent the continuation lines of a quoted metadata string whose opening quote is at column
-/// `col`, so that the parser's dedent (`parser::dedent`) gives back exactly the text: every
-/// non-empty continuation line is indented to just after the quote.
+/// `col`, so that the parser's dedent (`parser::dedent`) gives back exactly the text. The usual
+/// layout is four spaces (two deeper than the item). That reads back only when some line with
+/// more than white space starts at the margin; otherwise (every such line starts with white
+/// space, or there is none) the lines are aligned just after the quote, the most the parser
+/// strips. Empty lines get no indentation.
 fn indent_block(quoted: String, col: usize) -> String {
-    if !quoted.contains('\n') {
+    const BLOCK: usize = 4;
+    let Some((first, rest)) = quoted.split_once('\n') else {
         return quoted;
-    }
-    let pad = " ".repeat(col + 1);
-    let mut lines = quoted.split('\n');
-    let mut out = lines.next().unwrap_or_default().to_string();
-    for line in lines {
+    };
+    // The text without its closing quote.
+    let text = &rest[..rest.len().saturating_sub(1)];
+    let flush = text.split('\n').any(|l| {
+        let l = l.trim_end_matches('\r');
+        !l.bytes().all(|b| matches!(b, b' ' | b'\t')) && !l.starts_with([' ', '\t'])
+    });
+    let pad = " ".repeat(if flush { BLOCK.min(col + 1) } else { col + 1 });
+    let mut out = first.to_string();
+    for line in rest.split('\n') {
         out.push('\n');
         if !line.is_empty() {
             out.push_str(&pad);
