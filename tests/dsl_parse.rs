@@ -815,3 +815,76 @@ fn multi_line_metadata_strings_print_back_exactly() {
         "{printed}"
     );
 }
+
+// ---- conditions and OR groups over several lines ----
+
+fn cond_text(r: &Rule) -> String {
+    detc::dsl::print::print_cond(&det(r).condition)
+}
+
+#[test]
+fn a_condition_may_continue_on_deeper_lines() {
+    let sels = "  a = Image \"a\"\n  b = Image \"b\"\n  filter = User \"x\"\n  c = User \"c\"\n";
+    for (cond, want) in [
+        // An operator at the start of a deeper line.
+        (
+            "  condition (a or b)\n    and not filter",
+            "(a or b) and not filter",
+        ),
+        ("  condition a\n    or b # why\n    and c", "a or b and c"),
+        // A trailing operator.
+        ("  condition a and\n      not filter", "a and not filter"),
+        // Inside parentheses lines are free, comments may sit between.
+        ("  condition (a\n  # both\nor b\n) and c", "(a or b) and c"),
+        ("  condition (\n  a or b)", "a or b"),
+    ] {
+        let r = one(&rule_with(&format!("{sels}{cond}")));
+        assert_eq!(cond_text(&r), want, "{cond}");
+    }
+    // The formatter joins the lines and keeps the comments.
+    let src = rule_with(&format!("{sels}  condition a\n    or b # why\n    and c"));
+    let f = dsl::format(SourceId(0), &src).expect("formats");
+    assert!(f.contains("  # why\n  condition a or b and c\n"), "{f}");
+}
+
+#[test]
+fn a_condition_line_at_the_same_indentation_does_not_continue() {
+    let sels = "  a = Image \"a\"\n  b = Image \"b\"\n";
+    // `and b` at the indentation of `condition` is a new item, not a continuation.
+    let text = rule_with(&format!("{sels}  condition a\n  and b"));
+    assert_eq!(
+        errors_at(&text),
+        vec![("unknown-metadata-key", 6, 3)],
+        "{text}"
+    );
+    // A trailing operator before the end of the rule.
+    let text = rule_with(&format!(
+        "{sels}  condition a and\n  test hit {{ Image: \"a\" }}"
+    ));
+    assert_eq!(errors_at(&text), vec![("syntax", 5, 18)]);
+    // An error on a continuation line is reported once, and the next items still parse.
+    let text = rule_with(&format!(
+        "{sels}  condition a\n    and b c\n    or a\n  test hit {{ Image: 5 x }}"
+    ));
+    assert_eq!(
+        errors_at(&text),
+        vec![("unknown-condition-keyword", 6, 11), ("syntax", 8, 23)]
+    );
+}
+
+#[test]
+fn or_groups_may_split_before_or() {
+    let r = one(&rule_with(
+        "  s = { Image \"a\" }\n    or { Image \"b\" } # c\n\n    or {\n      Image \"c\"\n    }\n  condition s",
+    ));
+    assert_eq!(sel(&r, "s").groups.len(), 3);
+    let f = dsl::format(
+        SourceId(0),
+        &rule_with("  s = {\n    Image \"a\"\n  }\n  or { Image \"b\" }\n  condition s"),
+    )
+    .expect("formats");
+    assert!(
+        f.contains("  s = { Image \"a\" } or { Image \"b\" }\n"),
+        "{f}"
+    );
+}

@@ -282,7 +282,11 @@ impl Lower {
                         if ast.kind == RuleKind::Rule {
                             candidates.extend(["condition", "test"]);
                         }
-                        if let Some(c) = closest(&key.text, candidates) {
+                        if matches!(key.text.as_str(), "and" | "or") && ast.kind == RuleKind::Rule {
+                            d = d.note(
+                                "a condition continues on a line indented deeper than `condition`",
+                            );
+                        } else if let Some(c) = closest(&key.text, candidates) {
                             d = d.note(format!("did you mean `{c}`?"));
                         } else if ast.kind == RuleKind::Rule {
                             d = d.note("a selection is written `NAME = FIELD MODIFIER* VALUES`");

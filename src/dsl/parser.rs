@@ -34,6 +34,12 @@ pub struct Parser<'t> {
     errors: usize,
     /// Comments met in the middle of an item; they are moved before it.
     stray: Vec<Comment>,
+    /// Indentation of the line of the `condition` being parsed (continuation lines go deeper).
+    cond_indent: usize,
+    /// Open parentheses in the condition being parsed (inside them new lines are free).
+    cond_parens: usize,
+    /// Where to resume after a broken item, when not at its start (a multi-line condition).
+    resume: Option<usize>,
 }
 
 fn describe(t: Option<&Token>) -> String {
@@ -155,6 +161,9 @@ impl<'t> Parser<'t> {
             diags: Vec::new(),
             errors: 0,
             stray: Vec::new(),
+            cond_indent: 0,
+            cond_parens: 0,
+            resume: None,
         }
     }
 
@@ -382,6 +391,77 @@ impl<'t> Parser<'t> {
         line.chars().count()
     }
 
+    /// Indentation (in characters) of the line holding byte offset `at`.
+    fn line_indent(&self, at: u32) -> usize {
+        let before = self.text.get(..at as usize).unwrap_or("");
+        let start = before.rfind('\n').map_or(0, |n| n + 1);
+        self.text[start..]
+            .chars()
+            .take_while(|c| *c != '\n' && (c.is_whitespace() || *c == '\u{feff}'))
+            .count()
+    }
+
+    /// At the end of a line: the position of the first token of the next line that holds more
+    /// than a comment, if `accept` takes it.
+    fn next_line(&self, accept: impl Fn(&Self, usize) -> bool) -> Option<usize> {
+        let mut i = self.pos;
+        let mut newline = false;
+        while let Some(t) = self.toks.get(i) {
+            match t.kind {
+                Tok::Newline => newline = true,
+                Tok::Comment(_) => {}
+                _ => break,
+            }
+            i += 1;
+        }
+        (newline && i < self.toks.len() && accept(self, i)).then_some(i)
+    }
+
+    /// Move to `to` (from [`Self::next_line`]); the comments skipped go before the item.
+    fn continue_at(&mut self, to: usize) {
+        for t in &self.toks[self.pos..to] {
+            if let Tok::Comment(c) = &t.kind {
+                self.stray.push(c.clone());
+            }
+        }
+        self.pos = to;
+    }
+
+    fn word_at(&self, i: usize, w: &str) -> bool {
+        matches!(self.toks.get(i).map(|t| &t.kind), Some(Tok::Word(x)) if x == w)
+    }
+
+    /// The condition continues on the next line with the operator `op`: inside parentheses, or
+    /// on a line indented deeper than the `condition` line.
+    fn cond_continues_with(&mut self, op: &str) -> bool {
+        if self.is_word(op) {
+            return true;
+        }
+        let next = self.next_line(|p, i| {
+            p.word_at(i, op)
+                && (p.cond_parens > 0 || p.line_indent(p.toks[i].span.start) > p.cond_indent)
+        });
+        match next {
+            Some(i) => {
+                self.continue_at(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The expression is incomplete (after an operator or `(`): its operand may be on the next
+    /// line, inside parentheses or indented deeper than the `condition` line.
+    fn cond_operand_next_line(&mut self) {
+        if matches!(self.peek_kind(), Some(Tok::Newline | Tok::Comment(_))) {
+            if let Some(i) = self.next_line(|p, i| {
+                p.cond_parens > 0 || p.line_indent(p.toks[i].span.start) > p.cond_indent
+            }) {
+                self.continue_at(i);
+            }
+        }
+    }
+
     /// One string token as a metadata value: its continuation lines dedented (see
     /// [`dedent`]) against the column just after the opening quote.
     fn meta_string(&mut self) -> PResult<Arg> {
@@ -506,6 +586,7 @@ impl<'t> Parser<'t> {
                 break;
             }
             self.stray.clear();
+            self.resume = None;
             let item_start = self.pos;
             match self.item(kind) {
                 Ok((kind, trailing)) => {
@@ -522,7 +603,11 @@ impl<'t> Parser<'t> {
                 Err(Broken) => {
                     // Skip the whole item, braces balanced from its start.
                     self.pos = item_start;
-                    self.recover_line();
+                    if let Some(at) = self.resume.take() {
+                        self.pos = at;
+                    } else {
+                        self.recover_line();
+                    }
                     if self.pos == item_start {
                         // Always make progress.
                         self.pos += 1;
@@ -593,9 +678,26 @@ impl<'t> Parser<'t> {
         }
         match (key.text.as_str(), kind) {
             ("condition", RuleKind::Rule) => {
-                let cond = self.condition()?;
-                let trailing = self.end_line("`and`, `or` or the end of the condition")?;
-                Ok((ItemKind::Condition(cond), trailing))
+                self.cond_indent = self.line_indent(key.span.start);
+                self.cond_parens = 0;
+                let cond = self.condition().and_then(|c| {
+                    Ok((c, self.end_line("`and`, `or` or the end of the condition")?))
+                });
+                match cond {
+                    Ok((cond, trailing)) => Ok((ItemKind::Condition(cond), trailing)),
+                    Err(b) => {
+                        // Resume after the line of the error (the condition may span lines),
+                        // and skip the continuation lines that follow it.
+                        self.recover_line();
+                        while (self.word_at(self.pos, "and") || self.word_at(self.pos, "or"))
+                            && self.line_indent(self.here().start) > self.cond_indent
+                        {
+                            self.recover_line();
+                        }
+                        self.resume = Some(self.pos);
+                        Err(b)
+                    }
+                }
             }
             ("test", RuleKind::Rule) => self.test(key),
             _ => {
@@ -690,7 +792,17 @@ impl<'t> Parser<'t> {
             }]);
         }
         let mut groups = vec![self.group()?];
-        while matches!(self.peek_kind(), Some(Tok::Word(w)) if w == "or") {
+        loop {
+            // `} or {` may be split before the `or`: `}` then a line starting with `or {`.
+            if let Some(i) = self.next_line(|p, i| {
+                p.word_at(i, "or")
+                    && matches!(p.toks.get(i + 1).map(|t| &t.kind), Some(Tok::LBrace))
+            }) {
+                self.continue_at(i);
+            }
+            if !self.is_word("or") {
+                break;
+            }
             self.pos += 1;
             self.skip_newlines_collecting();
             if !matches!(self.peek_kind(), Some(Tok::LBrace)) {
@@ -958,7 +1070,7 @@ impl<'t> Parser<'t> {
 
     fn cond_or(&mut self, depth: usize) -> PResult<CondAst> {
         let mut items = vec![self.cond_and(depth)?];
-        while self.is_word("or") {
+        while self.cond_continues_with("or") {
             self.pos += 1;
             items.push(self.cond_and(depth)?);
         }
@@ -971,7 +1083,7 @@ impl<'t> Parser<'t> {
 
     fn cond_and(&mut self, depth: usize) -> PResult<CondAst> {
         let mut items = vec![self.cond_not(depth)?];
-        while self.is_word("and") {
+        while self.cond_continues_with("and") {
             self.pos += 1;
             items.push(self.cond_not(depth)?);
         }
@@ -986,6 +1098,7 @@ impl<'t> Parser<'t> {
         if depth >= MAX_DEPTH {
             return Err(self.too_deep());
         }
+        self.cond_operand_next_line();
         if self.is_word("not") {
             self.pos += 1;
             return Ok(CondAst::Not(Box::new(self.cond_not(depth + 1)?)));
@@ -1002,7 +1115,13 @@ impl<'t> Parser<'t> {
             }) => {
                 let open = *span;
                 self.pos += 1;
-                let inner = self.cond_or(depth + 1)?;
+                self.cond_parens += 1;
+                let inner = self.cond_or(depth + 1);
+                self.cond_parens -= 1;
+                let inner = inner?;
+                if let Some(i) = self.next_line(|p, i| matches!(p.toks[i].kind, Tok::RParen)) {
+                    self.continue_at(i);
+                }
                 if !matches!(self.peek_kind(), Some(Tok::RParen)) {
                     if self.at_line_end() {
                         return Err(self.error(
