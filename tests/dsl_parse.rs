@@ -831,7 +831,7 @@ fn a_condition_may_continue_on_deeper_lines() {
             "  condition (a or b)\n    and not filter",
             "(a or b) and not filter",
         ),
-        ("  condition a\n    or b # why\n    and c", "a or b and c"),
+        ("  condition a\n    or b # why\n    and c", "a or (b and c)"),
         // A trailing operator.
         ("  condition a and\n      not filter", "a and not filter"),
         // Inside parentheses lines are free, comments may sit between.
@@ -844,7 +844,7 @@ fn a_condition_may_continue_on_deeper_lines() {
     // The formatter joins the lines and keeps the comments.
     let src = rule_with(&format!("{sels}  condition a\n    or b # why\n    and c"));
     let f = dsl::format(SourceId(0), &src).expect("formats");
-    assert!(f.contains("  # why\n  condition a or b and c\n"), "{f}");
+    assert!(f.contains("  # why\n  condition a or (b and c)\n"), "{f}");
 }
 
 #[test]

@@ -143,9 +143,10 @@ pub fn print_cond(c: &Cond) -> String {
         }
     }
     match c {
+        // An `and` inside an `or` keeps its parentheses: not needed, but easier to read.
         Cond::Or(xs) => xs
             .iter()
-            .map(|x| wrap(x, matches!(x, Cond::Or(_))))
+            .map(|x| wrap(x, matches!(x, Cond::Or(_) | Cond::And(_))))
             .collect::<Vec<_>>()
             .join(" or "),
         Cond::And(xs) => xs
@@ -836,6 +837,6 @@ mod tests {
             Cond::And(vec![s("a"), s("b")]),
             Cond::Not(Box::new(s("c"))),
         ]);
-        assert_eq!(print_cond(&o), "a and b or not c");
+        assert_eq!(print_cond(&o), "(a and b) or not c");
     }
 }
