@@ -516,15 +516,19 @@ fn unterminated_string_and_braces() {
         errors_at("rule r {\n  a = {\n    F 1\n"),
         vec![("syntax", 1, 8), ("syntax", 2, 7)]
     );
-    // An unclosed rule does not swallow the next one.
-    let (rules, _) = dsl::parse(
+    // An unclosed rule does not swallow the next one (it is returned as far as it was read,
+    // with its syntax error inside its span).
+    let (rules, diags) = dsl::parse(
         SourceId(0),
         "rule r {\n  a = F 1\nrule s {\n  x = F 1\n  condition x\n}\n",
     );
     assert_eq!(
         rules.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-        vec!["s"]
+        vec!["r", "s"]
     );
+    let err = diags[0].loc.expect("located").span;
+    assert!(rules[0].loc.span.start <= err.start && err.end <= rules[0].loc.span.end);
+    assert!(!(rules[1].loc.span.start <= err.start && err.end <= rules[1].loc.span.end));
 }
 
 #[test]
@@ -887,4 +891,36 @@ fn or_groups_may_split_before_or() {
         f.contains("  s = { Image \"a\" } or { Image \"b\" }\n"),
         "{f}"
     );
+}
+
+// ---- rules with syntax errors are returned as far as they were read ----
+
+#[test]
+fn a_rule_with_a_syntax_error_is_still_checked() {
+    let text = "rule r {\n  title \"t\"\n  id nope\n  a = Image endswit \"x\"\n  b = Image endswith\n  condition a and b and c\n}\n";
+    let (rules, diags) = dsl::parse(SourceId(0), text);
+    let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["unknown-modifier", "syntax"]);
+    assert_eq!(rules.len(), 1);
+    let r = &rules[0];
+    // The matcher is kept without the unknown modifier; the broken selection keeps its name.
+    assert_eq!(only_matcher(r, "a").modifiers, vec![]);
+    assert!(det(r).selection("b").is_some());
+    // Both syntax errors lie inside the rule (so the pack loader fails it).
+    for d in &diags {
+        let at = d.loc.expect("located").span;
+        assert!(r.loc.span.start <= at.start && at.end <= r.loc.span.end);
+    }
+    let checked: Vec<&str> = check_rule(r, NormOptions::default())
+        .iter()
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(checked, vec!["invalid-uuid", "undefined-selection"]);
+    // A broken condition: every selection stands in, none is reported unused.
+    let (rules, _) = dsl::parse(
+        SourceId(0),
+        "rule r {\n  title \"t\"\n  a = F 1\n  b = F 2\n  condition a and (b\n}\n",
+    );
+    let checked = check_rule(&rules[0], NormOptions::default());
+    assert!(checked.is_empty(), "{checked:#?}");
 }

@@ -546,6 +546,7 @@ impl<'t> Parser<'t> {
             }
         };
         let mut items = Vec::new();
+        let mut broken = Vec::new();
         let end_comments;
         let close;
         let mut unclosed = false;
@@ -601,6 +602,27 @@ impl<'t> Parser<'t> {
                     });
                 }
                 Err(Broken) => {
+                    let word = |i: usize| match self.toks.get(i) {
+                        Some(Token {
+                            kind: Tok::Word(w),
+                            span,
+                        }) => Some(Word {
+                            text: w.clone(),
+                            span: *span,
+                        }),
+                        _ => None,
+                    };
+                    let first = word(item_start);
+                    let is_sel = kind == RuleKind::Rule
+                        && matches!(
+                            self.toks.get(item_start + 1).map(|t| &t.kind),
+                            Some(Tok::Eq)
+                        );
+                    broken.push(BrokenItem {
+                        condition: kind == RuleKind::Rule
+                            && first.as_ref().is_some_and(|w| w.text == "condition"),
+                        selection: first.filter(|_| is_sel),
+                    });
                     // Skip the whole item, braces balanced from its start.
                     self.pos = item_start;
                     if let Some(at) = self.resume.take() {
@@ -637,6 +659,7 @@ impl<'t> Parser<'t> {
             end_comments,
             trailing,
             syntax_errors: self.errors - errors_before,
+            broken,
         })
     }
 

@@ -775,6 +775,7 @@ pub fn rule_to_ast(rule: &Rule) -> RuleAst {
         end_comments: Vec::new(),
         trailing: None,
         syntax_errors: 0,
+        broken: Vec::new(),
     }
 }
 
