@@ -924,3 +924,41 @@ fn a_rule_with_a_syntax_error_is_still_checked() {
     let checked = check_rule(&rules[0], NormOptions::default());
     assert!(checked.is_empty(), "{checked:#?}");
 }
+
+#[test]
+fn condition_words_cannot_name_selections() {
+    for name in ["and", "or", "not", "of", "all", "them", "1"] {
+        let text = rule_with(&format!(
+            "  {name} = Image \"x\"\n  b = Image \"y\"\n  condition b"
+        ));
+        assert_eq!(
+            errors_at(&text),
+            vec![("reserved-selection-name", 3, 3)],
+            "{name}"
+        );
+    }
+    // Names that merely contain them are fine.
+    one(&rule_with("  sel_all = Image \"x\"\n  condition sel_all"));
+}
+
+#[test]
+fn question_mark_in_double_quotes_is_a_wildcard() {
+    // The documented pitfall: `?` in "..." matches one character; '...' keeps it literal.
+    let r = one(&rule_with(
+        "  a = Uri \"*/x.php?id=*\"\n  b = Uri \"*/x.php\" '?id=' \"*\"\n  condition a or b",
+    ));
+    assert_eq!(
+        pieces(&only_matcher(&r, "a").values[0]),
+        vec![
+            Piece::Star,
+            lit("/x.php"),
+            Piece::Qmark,
+            lit("id="),
+            Piece::Star
+        ]
+    );
+    assert_eq!(
+        pieces(&only_matcher(&r, "b").values[0]),
+        vec![Piece::Star, lit("/x.php?id="), Piece::Star]
+    );
+}

@@ -370,6 +370,19 @@ impl Lower {
                     }
                 }
                 ItemKind::Selection { name, groups } => {
+                    if super::parser::is_cond_keyword(&name.text) {
+                        let d = Diagnostic::error(
+                            "reserved-selection-name",
+                            format!(
+                                "`{}` is a condition word and cannot name a selection",
+                                name.text
+                            ),
+                        )
+                        .at(self.loc(name.span))
+                        .label("reserved")
+                        .expected("another name, such as `sel_all` or `filter_or`");
+                        self.err(d);
+                    }
                     let groups = groups
                         .iter()
                         .map(|g| {
