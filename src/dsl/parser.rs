@@ -44,7 +44,7 @@ pub struct Parser<'t> {
 
 fn describe(t: Option<&Token>) -> String {
     match t.map(|t| &t.kind) {
-        None => "the end of the file".into(),
+        None => "end of file".into(),
         Some(Tok::Word(w)) => format!("`{w}`"),
         Some(Tok::Str { .. }) => "a string".into(),
         Some(Tok::LBrace) => "`{`".into(),
@@ -56,7 +56,7 @@ fn describe(t: Option<&Token>) -> String {
         Some(Tok::Comma) => "`,`".into(),
         Some(Tok::Eq) => "`=`".into(),
         Some(Tok::Colon) => "`:`".into(),
-        Some(Tok::Newline) => "the end of the line".into(),
+        Some(Tok::Newline) => "end of line".into(),
         Some(Tok::Comment(_)) => "a comment".into(),
     }
 }
@@ -211,7 +211,11 @@ impl<'t> Parser<'t> {
     }
 
     fn error_here(&mut self, label: &str, expected: &str) -> Broken {
-        let span = self.here();
+        // A new line is pointed at where it starts (its span would reach into the next line).
+        let span = match self.peek() {
+            Some(t) if t.kind == Tok::Newline => Span::at(t.span.start as usize),
+            _ => self.here(),
+        };
         let found = describe(self.peek());
         let msg = format!("unexpected {found}");
         self.error(span, msg, label, expected)
