@@ -91,3 +91,21 @@ fn formats_rules_with_semantic_errors() {
     let out = fmt("rule r {\n  frob  1\n  a =  F 1\n  title \"t\"\n}\n");
     assert_eq!(out, "rule r {\n  title \"t\"\n  frob 1\n\n  a = F 1\n}\n");
 }
+
+#[test]
+fn and_groups_inside_or_keep_their_parentheses() {
+    let src = "rule r {\n  title \"t\"\n  a = F 1\n  b = F 2\n  c = F 3\n  d = F 4\n  condition (a and b) or (c and d) or ((a)) or not (b or c)\n}\n";
+    let out = fmt(src);
+    assert!(
+        out.contains("  condition (a and b) or (c and d) or a or not (b or c)\n"),
+        "{out}"
+    );
+    // Added where they were not written, and stable.
+    let out = fmt(&src.replace("(a and b) or (c and d)", "a and b or c and d"));
+    assert!(
+        out.contains("  condition (a and b) or (c and d) or"),
+        "{out}"
+    );
+    assert_eq!(fmt(&out), out);
+    assert_eq!(ir(&out), ir(src));
+}

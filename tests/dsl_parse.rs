@@ -97,7 +97,7 @@ fn full_example_metadata() {
     assert_eq!(r.level(), Some("high"));
     assert_eq!(
         m.description.as_deref(),
-        Some("Free text; may span\n    several lines.")
+        Some("Free text; may span\nseveral lines.")
     );
     assert_eq!(m.author.as_deref(), Some("detc"));
     assert_eq!(m.date.as_deref(), Some("2026-11-22"));
@@ -516,15 +516,19 @@ fn unterminated_string_and_braces() {
         errors_at("rule r {\n  a = {\n    F 1\n"),
         vec![("syntax", 1, 8), ("syntax", 2, 7)]
     );
-    // An unclosed rule does not swallow the next one.
-    let (rules, _) = dsl::parse(
+    // An unclosed rule does not swallow the next one (it is returned as far as it was read,
+    // with its syntax error inside its span).
+    let (rules, diags) = dsl::parse(
         SourceId(0),
         "rule r {\n  a = F 1\nrule s {\n  x = F 1\n  condition x\n}\n",
     );
     assert_eq!(
         rules.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-        vec!["s"]
+        vec!["r", "s"]
     );
+    let err = diags[0].loc.expect("located").span;
+    assert!(rules[0].loc.span.start <= err.start && err.end <= rules[0].loc.span.end);
+    assert!(!(rules[1].loc.span.start <= err.start && err.end <= rules[1].loc.span.end));
 }
 
 #[test]
@@ -727,4 +731,234 @@ fn sigma_habits_get_hints() {
         diags[0].notes
     );
     assert!(diags[1].notes[0].contains("no `:`"), "{:?}", diags[1].notes);
+}
+
+// ---- multi-line metadata strings are dedented ----
+
+#[test]
+fn multi_line_metadata_strings_lose_their_indentation() {
+    let r = one(&rule_with(
+        "  description \"Free text; may span\n    several lines.\n      - kept two deeper\n\n    end\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    assert_eq!(
+        r.meta.description.as_deref(),
+        Some("Free text; may span\nseveral lines.\n  - kept two deeper\n\nend")
+    );
+    // Aligned under the text after the quote: the same text.
+    let r = one(&rule_with(
+        "  description \"a\n               b\"\n  falsepositives \"x\n    y\" \"z\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    assert_eq!(r.meta.description.as_deref(), Some("a\nb"));
+    assert_eq!(r.meta.falsepositives, vec!["x\ny".to_string(), "z".into()]);
+    // Never more than the column of the text: deeper indentation is content.
+    let r = one(
+        &rule_with("  title2 \"\"\n  sel = Image \"x\"\n  condition sel")
+            .replace("  title2 \"\"\n", "  author 'a\n            b'\n"),
+    );
+    assert_eq!(r.meta.author.as_deref(), Some("a\n  b"));
+    // Tabs count as one column; CRLF line ends keep their `\r`.
+    let r = one(&rule_with(
+        "\tdescription \"a\r\n\t\tb\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    assert_eq!(r.meta.description.as_deref(), Some("a\r\nb"));
+}
+
+#[test]
+fn values_in_selections_and_tests_keep_their_indentation() {
+    let r = one(&rule_with(
+        "  sel = CommandLine \"a\n    b\"\n  condition sel\n  test hit { CommandLine: \"a\n    b\" }",
+    ));
+    assert_eq!(
+        pieces(&only_matcher(&r, "sel").values[0]),
+        vec![lit("a\n    b")]
+    );
+    assert_eq!(r.tests[0].event["CommandLine"], "a\n    b");
+}
+
+#[test]
+fn multi_line_metadata_strings_print_back_exactly() {
+    let base = one(&rule_with("  sel = Image \"x\"\n  condition sel"));
+    for text in [
+        "a\nb",
+        "a\n  b\n  c",
+        "a\n  \nb\n\tc\n",
+        "a\r\n  b\r\nc",
+        "a\n\n\tb\n   \n",
+        "\n  x",
+        "say \"hi\"\n  'q'",
+    ] {
+        let mut r = base.clone();
+        r.meta.description = Some(text.into());
+        r.meta.references = vec!["u".into(), text.into()];
+        r.logsource.product = Some(text.into());
+        let printed = dsl::to_dsl(&r);
+        let back = one(&printed);
+        assert_eq!(
+            dsl::without_spans(&back),
+            dsl::without_spans(&r),
+            "{printed}"
+        );
+        let formatted = dsl::format(SourceId(0), &printed).expect("formats");
+        assert_eq!(formatted, printed);
+    }
+    // The printer indents continuation lines by four spaces, or under the text when every
+    // line of it starts with white space.
+    let r = one(&rule_with(
+        "  description \"a\n    b\"\n  sel = Image \"x\"\n  condition sel",
+    ));
+    let printed = dsl::to_dsl(&r);
+    assert!(
+        printed.contains("  description \"a\n    b\"\n"),
+        "{printed}"
+    );
+    let mut r = r;
+    r.meta.description = Some("a\n  b".into());
+    let printed = dsl::to_dsl(&r);
+    assert!(
+        printed.contains("  description \"a\n                 b\"\n"),
+        "{printed}"
+    );
+}
+
+// ---- conditions and OR groups over several lines ----
+
+fn cond_text(r: &Rule) -> String {
+    detc::dsl::print::print_cond(&det(r).condition)
+}
+
+#[test]
+fn a_condition_may_continue_on_deeper_lines() {
+    let sels = "  a = Image \"a\"\n  b = Image \"b\"\n  filter = User \"x\"\n  c = User \"c\"\n";
+    for (cond, want) in [
+        // An operator at the start of a deeper line.
+        (
+            "  condition (a or b)\n    and not filter",
+            "(a or b) and not filter",
+        ),
+        ("  condition a\n    or b # why\n    and c", "a or (b and c)"),
+        // A trailing operator.
+        ("  condition a and\n      not filter", "a and not filter"),
+        // Inside parentheses lines are free, comments may sit between.
+        ("  condition (a\n  # both\nor b\n) and c", "(a or b) and c"),
+        ("  condition (\n  a or b)", "a or b"),
+    ] {
+        let r = one(&rule_with(&format!("{sels}{cond}")));
+        assert_eq!(cond_text(&r), want, "{cond}");
+    }
+    // The formatter joins the lines and keeps the comments.
+    let src = rule_with(&format!("{sels}  condition a\n    or b # why\n    and c"));
+    let f = dsl::format(SourceId(0), &src).expect("formats");
+    assert!(f.contains("  # why\n  condition a or (b and c)\n"), "{f}");
+}
+
+#[test]
+fn a_condition_line_at_the_same_indentation_does_not_continue() {
+    let sels = "  a = Image \"a\"\n  b = Image \"b\"\n";
+    // `and b` at the indentation of `condition` is a new item, not a continuation.
+    let text = rule_with(&format!("{sels}  condition a\n  and b"));
+    assert_eq!(
+        errors_at(&text),
+        vec![("unknown-metadata-key", 6, 3)],
+        "{text}"
+    );
+    // A trailing operator before the end of the rule.
+    let text = rule_with(&format!(
+        "{sels}  condition a and\n  test hit {{ Image: \"a\" }}"
+    ));
+    assert_eq!(errors_at(&text), vec![("syntax", 5, 18)]);
+    // An error on a continuation line is reported once, and the next items still parse.
+    let text = rule_with(&format!(
+        "{sels}  condition a\n    and b c\n    or a\n  test hit {{ Image: 5 x }}"
+    ));
+    assert_eq!(
+        errors_at(&text),
+        vec![("unknown-condition-keyword", 6, 11), ("syntax", 8, 23)]
+    );
+}
+
+#[test]
+fn or_groups_may_split_before_or() {
+    let r = one(&rule_with(
+        "  s = { Image \"a\" }\n    or { Image \"b\" } # c\n\n    or {\n      Image \"c\"\n    }\n  condition s",
+    ));
+    assert_eq!(sel(&r, "s").groups.len(), 3);
+    let f = dsl::format(
+        SourceId(0),
+        &rule_with("  s = {\n    Image \"a\"\n  }\n  or { Image \"b\" }\n  condition s"),
+    )
+    .expect("formats");
+    assert!(
+        f.contains("  s = { Image \"a\" } or { Image \"b\" }\n"),
+        "{f}"
+    );
+}
+
+// ---- rules with syntax errors are returned as far as they were read ----
+
+#[test]
+fn a_rule_with_a_syntax_error_is_still_checked() {
+    let text = "rule r {\n  title \"t\"\n  id nope\n  a = Image endswit \"x\"\n  b = Image endswith\n  condition a and b and c\n}\n";
+    let (rules, diags) = dsl::parse(SourceId(0), text);
+    let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["unknown-modifier", "syntax"]);
+    assert_eq!(rules.len(), 1);
+    let r = &rules[0];
+    // The matcher is kept without the unknown modifier; the broken selection keeps its name.
+    assert_eq!(only_matcher(r, "a").modifiers, vec![]);
+    assert!(det(r).selection("b").is_some());
+    // Both syntax errors lie inside the rule (so the pack loader fails it).
+    for d in &diags {
+        let at = d.loc.expect("located").span;
+        assert!(r.loc.span.start <= at.start && at.end <= r.loc.span.end);
+    }
+    let checked: Vec<&str> = check_rule(r, NormOptions::default())
+        .iter()
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(checked, vec!["invalid-uuid", "undefined-selection"]);
+    // A broken condition: every selection stands in, none is reported unused.
+    let (rules, _) = dsl::parse(
+        SourceId(0),
+        "rule r {\n  title \"t\"\n  a = F 1\n  b = F 2\n  condition a and (b\n}\n",
+    );
+    let checked = check_rule(&rules[0], NormOptions::default());
+    assert!(checked.is_empty(), "{checked:#?}");
+}
+
+#[test]
+fn condition_words_cannot_name_selections() {
+    for name in ["and", "or", "not", "of", "all", "them", "1"] {
+        let text = rule_with(&format!(
+            "  {name} = Image \"x\"\n  b = Image \"y\"\n  condition b"
+        ));
+        assert_eq!(
+            errors_at(&text),
+            vec![("reserved-selection-name", 3, 3)],
+            "{name}"
+        );
+    }
+    // Names that merely contain them are fine.
+    one(&rule_with("  sel_all = Image \"x\"\n  condition sel_all"));
+}
+
+#[test]
+fn question_mark_in_double_quotes_is_a_wildcard() {
+    // The documented pitfall: `?` in "..." matches one character; '...' keeps it literal.
+    let r = one(&rule_with(
+        "  a = Uri \"*/x.php?id=*\"\n  b = Uri \"*/x.php\" '?id=' \"*\"\n  condition a or b",
+    ));
+    assert_eq!(
+        pieces(&only_matcher(&r, "a").values[0]),
+        vec![
+            Piece::Star,
+            lit("/x.php"),
+            Piece::Qmark,
+            lit("id="),
+            Piece::Star
+        ]
+    );
+    assert_eq!(
+        pieces(&only_matcher(&r, "b").values[0]),
+        vec![Piece::Star, lit("/x.php?id="), Piece::Star]
+    );
 }

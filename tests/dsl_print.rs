@@ -395,3 +395,23 @@ proptest! {
         prop_assert_eq!(dsl::format(SourceId(0), &formatted).ok(), Some(formatted.clone()));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Multi-line metadata strings are dedented when read; whatever their white space, the
+    /// printer writes them so that they read back exactly.
+    #[test]
+    fn multi_line_metadata_strings_read_back(
+        text in "[ \t\r\nab\"']{0,16}",
+        refs in proptest::collection::vec("[ \t\nab]{0,8}", 1..4),
+    ) {
+        let (rules, _) = dsl::parse(SourceId(0), "rule r {\n  title \"t\"\n  a = F 1\n  condition a\n}\n");
+        let mut r = rules[0].clone();
+        r.meta.description = Some(text.clone());
+        r.meta.title = text.clone() + "x";
+        r.meta.references = refs;
+        r.logsource.product = Some(text);
+        roundtrip(&r)?;
+    }
+}

@@ -46,9 +46,20 @@ pub struct RuleAst {
     pub end_comments: Vec<Comment>,
     /// Comment after the closing brace.
     pub trailing: Option<Comment>,
-    /// Syntax errors inside this rule: its items may be incomplete, so lowering reports no
-    /// "missing" problems for it and does not return it.
+    /// Syntax errors inside this rule. Lowering still returns the rest of it (with the syntax
+    /// diagnostics inside its span, so it is checked but never compiled).
     pub syntax_errors: usize,
+    /// Items the parser had to skip.
+    pub broken: Vec<BrokenItem>,
+}
+
+/// An item skipped after a syntax error, with what its first words tell about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenItem {
+    /// `NAME = ...`: the selection's name.
+    pub selection: Option<Word>,
+    /// The line starts with `condition`.
+    pub condition: bool,
 }
 
 /// A bare word or identifier with its span.

@@ -282,7 +282,11 @@ impl Lower {
                         if ast.kind == RuleKind::Rule {
                             candidates.extend(["condition", "test"]);
                         }
-                        if let Some(c) = closest(&key.text, candidates) {
+                        if matches!(key.text.as_str(), "and" | "or") && ast.kind == RuleKind::Rule {
+                            d = d.note(
+                                "a condition continues on a line indented deeper than `condition`",
+                            );
+                        } else if let Some(c) = closest(&key.text, candidates) {
                             d = d.note(format!("did you mean `{c}`?"));
                         } else if ast.kind == RuleKind::Rule {
                             d = d.note("a selection is written `NAME = FIELD MODIFIER* VALUES`");
@@ -366,6 +370,19 @@ impl Lower {
                     }
                 }
                 ItemKind::Selection { name, groups } => {
+                    if super::parser::is_cond_keyword(&name.text) {
+                        let d = Diagnostic::error(
+                            "reserved-selection-name",
+                            format!(
+                                "`{}` is a condition word and cannot name a selection",
+                                name.text
+                            ),
+                        )
+                        .at(self.loc(name.span))
+                        .label("reserved")
+                        .expected("another name, such as `sel_all` or `filter_or`");
+                        self.err(d);
+                    }
                     let groups = groups
                         .iter()
                         .map(|g| {
@@ -422,12 +439,42 @@ impl Lower {
         meta.tags = attack_tags;
         meta.tags.append(&mut other_tags);
 
+        // A broken selection line still defines its name (the condition uses it); its
+        // content is a stand-in, as the rule is not compiled.
+        for b in &ast.broken {
+            if let Some(name) = &b.selection {
+                if !selections.iter().any(|s| s.name == name.text) {
+                    selections.push(Selection {
+                        name: name.text.clone(),
+                        span: name.span,
+                        groups: vec![vec![Matcher {
+                            field: Some(name.text.clone()),
+                            modifiers: Vec::new(),
+                            values: vec![Value::Null],
+                            span: name.span,
+                        }]],
+                    });
+                }
+            }
+        }
         let body = match ast.kind {
             RuleKind::Rule => {
                 let (condition, condition_span) = match condition {
                     Some(c) => c,
+                    // After a syntax error the condition may have been skipped (or swallowed by
+                    // a broken item): stand in for it with every selection,
+                    // so that the checks do not report them unused (the rule is not compiled).
+                    None if !complete => (
+                        Cond::Or(
+                            selections
+                                .iter()
+                                .map(|s| Cond::Sel(Spanned::new(s.name.clone(), s.span)))
+                                .collect(),
+                        ),
+                        Span::default(),
+                    ),
                     None => {
-                        if complete {
+                        {
                             let d = Diagnostic::error(
                                 "missing-condition",
                                 format!("rule `{}` has no condition", ast.name.text),
@@ -495,7 +542,10 @@ impl Lower {
                 }
             }
         };
-        if !complete || self.errors > errors_before {
+        // A rule with syntax errors is returned anyway (what could be read of it), so that its
+        // semantic problems are reported in the same run; the syntax diagnostics lie inside its
+        // span, which keeps it from being compiled. Other errors found here drop it as before.
+        if complete && self.errors > errors_before {
             return None;
         }
         Some(Rule {
@@ -715,11 +765,13 @@ impl Lower {
     }
 
     fn matcher(&mut self, m: &MatcherAst) -> Option<Matcher> {
-        // Unknown modifiers were reported by the parser (the rule is not returned).
-        let mut modifiers = Vec::new();
-        for w in &m.modifiers {
-            modifiers.push(modifier(&w.text)?);
-        }
+        // Unknown modifiers were reported by the parser (a syntax error: the rule is not
+        // compiled); the matcher is kept without them so that the rest is still checked.
+        let modifiers: Vec<Modifier> = m
+            .modifiers
+            .iter()
+            .filter_map(|w| modifier(&w.text))
+            .collect();
         let values = m
             .values
             .iter()

@@ -35,7 +35,7 @@ pub fn parse_ast(source: SourceId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         return (ast::File::default(), vec![d]);
     }
     let toks = lexer::lex(text);
-    let mut p = parser::Parser::new(source, &toks, text.len());
+    let mut p = parser::Parser::new(source, &toks, text);
     let file = p.file();
     (file, p.diags)
 }

@@ -24,6 +24,8 @@ type PResult<T> = Result<T, Broken>;
 
 pub struct Parser<'t> {
     toks: &'t [Token],
+    /// The source text (for columns: multi-line metadata strings are dedented).
+    text: &'t str,
     pos: usize,
     source: SourceId,
     text_len: usize,
@@ -32,11 +34,17 @@ pub struct Parser<'t> {
     errors: usize,
     /// Comments met in the middle of an item; they are moved before it.
     stray: Vec<Comment>,
+    /// Indentation of the line of the `condition` being parsed (continuation lines go deeper).
+    cond_indent: usize,
+    /// Open parentheses in the condition being parsed (inside them new lines are free).
+    cond_parens: usize,
+    /// Where to resume after a broken item, when not at its start (a multi-line condition).
+    resume: Option<usize>,
 }
 
 fn describe(t: Option<&Token>) -> String {
     match t.map(|t| &t.kind) {
-        None => "the end of the file".into(),
+        None => "end of file".into(),
         Some(Tok::Word(w)) => format!("`{w}`"),
         Some(Tok::Str { .. }) => "a string".into(),
         Some(Tok::LBrace) => "`{`".into(),
@@ -48,7 +56,7 @@ fn describe(t: Option<&Token>) -> String {
         Some(Tok::Comma) => "`,`".into(),
         Some(Tok::Eq) => "`=`".into(),
         Some(Tok::Colon) => "`:`".into(),
-        Some(Tok::Newline) => "the end of the line".into(),
+        Some(Tok::Newline) => "end of line".into(),
         Some(Tok::Comment(_)) => "a comment".into(),
     }
 }
@@ -64,6 +72,45 @@ fn trim_blank(mut comments: Vec<Comment>) -> Vec<Comment> {
 /// A condition operator or quantifier word.
 pub fn is_cond_keyword(w: &str) -> bool {
     matches!(w, "and" | "or" | "not" | "of" | "them" | "all" | "1")
+}
+
+/// Spaces and tabs at the start of a line of a multi-line string.
+fn indent_width(line: &str) -> usize {
+    line.bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count()
+}
+
+/// Remove the source indentation from the continuation lines of a multi-line metadata string.
+///
+/// `col` is the column just after the opening quote (where the first line's text starts). The
+/// margin is the smallest indentation (spaces and tabs, one column each) of the continuation
+/// lines that hold more than white space, but never more than `col`: the first line counts as
+/// indented to `col`. Every continuation line loses up to the margin. So text indented under the
+/// key or aligned under the opening quote reads as written, relative indentation is kept, and
+/// the printer can write any text back exactly by indenting continuation lines to `col`.
+pub fn dedent(text: &str, col: usize) -> String {
+    let Some((first, rest)) = text.split_once('\n') else {
+        return text.to_string();
+    };
+    let margin = rest
+        .split('\n')
+        .filter(|l| {
+            !l.trim_end_matches('\r')
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t'))
+        })
+        .map(indent_width)
+        .min()
+        .unwrap_or(col)
+        .min(col);
+    let mut out = first.to_string();
+    for line in rest.split('\n') {
+        out.push('\n');
+        // Spaces and tabs are one byte each.
+        out.push_str(&line[indent_width(line).min(margin)..]);
+    }
+    out
 }
 
 /// A plain identifier: `[A-Za-z_][A-Za-z0-9_.]*` (field names that need no quotes).
@@ -104,15 +151,19 @@ pub enum ValNum {
 }
 
 impl<'t> Parser<'t> {
-    pub fn new(source: SourceId, toks: &'t [Token], text_len: usize) -> Parser<'t> {
+    pub fn new(source: SourceId, toks: &'t [Token], text: &'t str) -> Parser<'t> {
         Parser {
             toks,
+            text,
             pos: 0,
             source,
-            text_len,
+            text_len: text.len(),
             diags: Vec::new(),
             errors: 0,
             stray: Vec::new(),
+            cond_indent: 0,
+            cond_parens: 0,
+            resume: None,
         }
     }
 
@@ -160,7 +211,11 @@ impl<'t> Parser<'t> {
     }
 
     fn error_here(&mut self, label: &str, expected: &str) -> Broken {
-        let span = self.here();
+        // A new line is pointed at where it starts (its span would reach into the next line).
+        let span = match self.peek() {
+            Some(t) if t.kind == Tok::Newline => Span::at(t.span.start as usize),
+            _ => self.here(),
+        };
         let found = describe(self.peek());
         let msg = format!("unexpected {found}");
         self.error(span, msg, label, expected)
@@ -333,6 +388,98 @@ impl<'t> Parser<'t> {
         })
     }
 
+    /// Column (in characters from the start of its line) of the byte offset `at`.
+    fn column(&self, at: u32) -> usize {
+        let before = self.text.get(..at as usize).unwrap_or("");
+        let line = before.rfind('\n').map_or(before, |n| &before[n + 1..]);
+        line.chars().count()
+    }
+
+    /// Indentation (in characters) of the line holding byte offset `at`.
+    fn line_indent(&self, at: u32) -> usize {
+        let before = self.text.get(..at as usize).unwrap_or("");
+        let start = before.rfind('\n').map_or(0, |n| n + 1);
+        self.text[start..]
+            .chars()
+            .take_while(|c| *c != '\n' && (c.is_whitespace() || *c == '\u{feff}'))
+            .count()
+    }
+
+    /// At the end of a line: the position of the first token of the next line that holds more
+    /// than a comment, if `accept` takes it.
+    fn next_line(&self, accept: impl Fn(&Self, usize) -> bool) -> Option<usize> {
+        let mut i = self.pos;
+        let mut newline = false;
+        while let Some(t) = self.toks.get(i) {
+            match t.kind {
+                Tok::Newline => newline = true,
+                Tok::Comment(_) => {}
+                _ => break,
+            }
+            i += 1;
+        }
+        (newline && i < self.toks.len() && accept(self, i)).then_some(i)
+    }
+
+    /// Move to `to` (from [`Self::next_line`]); the comments skipped go before the item.
+    fn continue_at(&mut self, to: usize) {
+        for t in &self.toks[self.pos..to] {
+            if let Tok::Comment(c) = &t.kind {
+                self.stray.push(c.clone());
+            }
+        }
+        self.pos = to;
+    }
+
+    fn word_at(&self, i: usize, w: &str) -> bool {
+        matches!(self.toks.get(i).map(|t| &t.kind), Some(Tok::Word(x)) if x == w)
+    }
+
+    /// The condition continues on the next line with the operator `op`: inside parentheses, or
+    /// on a line indented deeper than the `condition` line.
+    fn cond_continues_with(&mut self, op: &str) -> bool {
+        if self.is_word(op) {
+            return true;
+        }
+        let next = self.next_line(|p, i| {
+            p.word_at(i, op)
+                && (p.cond_parens > 0 || p.line_indent(p.toks[i].span.start) > p.cond_indent)
+        });
+        match next {
+            Some(i) => {
+                self.continue_at(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The expression is incomplete (after an operator or `(`): its operand may be on the next
+    /// line, inside parentheses or indented deeper than the `condition` line.
+    fn cond_operand_next_line(&mut self) {
+        if matches!(self.peek_kind(), Some(Tok::Newline | Tok::Comment(_))) {
+            if let Some(i) = self.next_line(|p, i| {
+                p.cond_parens > 0 || p.line_indent(p.toks[i].span.start) > p.cond_indent
+            }) {
+                self.continue_at(i);
+            }
+        }
+    }
+
+    /// One string token as a metadata value: its continuation lines dedented (see
+    /// [`dedent`]) against the column just after the opening quote.
+    fn meta_string(&mut self) -> PResult<Arg> {
+        let w = self.single_string()?;
+        let col = self.column(w.span.start) + 1;
+        Ok(Arg::Str(Str {
+            segs: vec![Seg {
+                double: true,
+                text: dedent(&w.text, col),
+            }],
+            span: w.span,
+        }))
+    }
+
     // ---- file and rule structure ----
 
     pub fn file(&mut self) -> File {
@@ -403,6 +550,7 @@ impl<'t> Parser<'t> {
             }
         };
         let mut items = Vec::new();
+        let mut broken = Vec::new();
         let end_comments;
         let close;
         let mut unclosed = false;
@@ -443,6 +591,7 @@ impl<'t> Parser<'t> {
                 break;
             }
             self.stray.clear();
+            self.resume = None;
             let item_start = self.pos;
             match self.item(kind) {
                 Ok((kind, trailing)) => {
@@ -457,9 +606,34 @@ impl<'t> Parser<'t> {
                     });
                 }
                 Err(Broken) => {
+                    let word = |i: usize| match self.toks.get(i) {
+                        Some(Token {
+                            kind: Tok::Word(w),
+                            span,
+                        }) => Some(Word {
+                            text: w.clone(),
+                            span: *span,
+                        }),
+                        _ => None,
+                    };
+                    let first = word(item_start);
+                    let is_sel = kind == RuleKind::Rule
+                        && matches!(
+                            self.toks.get(item_start + 1).map(|t| &t.kind),
+                            Some(Tok::Eq)
+                        );
+                    broken.push(BrokenItem {
+                        condition: kind == RuleKind::Rule
+                            && first.as_ref().is_some_and(|w| w.text == "condition"),
+                        selection: first.filter(|_| is_sel),
+                    });
                     // Skip the whole item, braces balanced from its start.
                     self.pos = item_start;
-                    self.recover_line();
+                    if let Some(at) = self.resume.take() {
+                        self.pos = at;
+                    } else {
+                        self.recover_line();
+                    }
                     if self.pos == item_start {
                         // Always make progress.
                         self.pos += 1;
@@ -489,6 +663,7 @@ impl<'t> Parser<'t> {
             end_comments,
             trailing,
             syntax_errors: self.errors - errors_before,
+            broken,
         })
     }
 
@@ -530,9 +705,26 @@ impl<'t> Parser<'t> {
         }
         match (key.text.as_str(), kind) {
             ("condition", RuleKind::Rule) => {
-                let cond = self.condition()?;
-                let trailing = self.end_line("`and`, `or` or the end of the condition")?;
-                Ok((ItemKind::Condition(cond), trailing))
+                self.cond_indent = self.line_indent(key.span.start);
+                self.cond_parens = 0;
+                let cond = self.condition().and_then(|c| {
+                    Ok((c, self.end_line("`and`, `or` or the end of the condition")?))
+                });
+                match cond {
+                    Ok((cond, trailing)) => Ok((ItemKind::Condition(cond), trailing)),
+                    Err(b) => {
+                        // Resume after the line of the error (the condition may span lines),
+                        // and skip the continuation lines that follow it.
+                        self.recover_line();
+                        while (self.word_at(self.pos, "and") || self.word_at(self.pos, "or"))
+                            && self.line_indent(self.here().start) > self.cond_indent
+                        {
+                            self.recover_line();
+                        }
+                        self.resume = Some(self.pos);
+                        Err(b)
+                    }
+                }
             }
             ("test", RuleKind::Rule) => self.test(key),
             _ => {
@@ -556,14 +748,7 @@ impl<'t> Parser<'t> {
                         let v = if let Some(v) = self.word() {
                             Arg::Word(v)
                         } else if matches!(self.peek_kind(), Some(Tok::Str { .. })) {
-                            let w = self.single_string()?;
-                            Arg::Str(Str {
-                                segs: vec![Seg {
-                                    double: true,
-                                    text: w.text,
-                                }],
-                                span: w.span,
-                            })
+                            self.meta_string()?
                         } else {
                             return Err(
                                 self.error_here("expected a value after `=`", "a word or a string")
@@ -576,14 +761,8 @@ impl<'t> Parser<'t> {
                 }
                 // Each string is its own value here (`refs "a" "b"` is two references).
                 Some(Tok::Str { .. }) => {
-                    let w = self.single_string()?;
-                    args.push(Arg::Str(Str {
-                        segs: vec![Seg {
-                            double: true,
-                            text: w.text,
-                        }],
-                        span: w.span,
-                    }));
+                    let a = self.meta_string()?;
+                    args.push(a);
                 }
                 Some(Tok::LBrace) => {
                     let (fields, span) = self.event_map()?;
@@ -640,7 +819,17 @@ impl<'t> Parser<'t> {
             }]);
         }
         let mut groups = vec![self.group()?];
-        while matches!(self.peek_kind(), Some(Tok::Word(w)) if w == "or") {
+        loop {
+            // `} or {` may be split before the `or`: `}` then a line starting with `or {`.
+            if let Some(i) = self.next_line(|p, i| {
+                p.word_at(i, "or")
+                    && matches!(p.toks.get(i + 1).map(|t| &t.kind), Some(Tok::LBrace))
+            }) {
+                self.continue_at(i);
+            }
+            if !self.is_word("or") {
+                break;
+            }
             self.pos += 1;
             self.skip_newlines_collecting();
             if !matches!(self.peek_kind(), Some(Tok::LBrace)) {
@@ -908,7 +1097,7 @@ impl<'t> Parser<'t> {
 
     fn cond_or(&mut self, depth: usize) -> PResult<CondAst> {
         let mut items = vec![self.cond_and(depth)?];
-        while self.is_word("or") {
+        while self.cond_continues_with("or") {
             self.pos += 1;
             items.push(self.cond_and(depth)?);
         }
@@ -921,7 +1110,7 @@ impl<'t> Parser<'t> {
 
     fn cond_and(&mut self, depth: usize) -> PResult<CondAst> {
         let mut items = vec![self.cond_not(depth)?];
-        while self.is_word("and") {
+        while self.cond_continues_with("and") {
             self.pos += 1;
             items.push(self.cond_not(depth)?);
         }
@@ -936,6 +1125,7 @@ impl<'t> Parser<'t> {
         if depth >= MAX_DEPTH {
             return Err(self.too_deep());
         }
+        self.cond_operand_next_line();
         if self.is_word("not") {
             self.pos += 1;
             return Ok(CondAst::Not(Box::new(self.cond_not(depth + 1)?)));
@@ -952,7 +1142,13 @@ impl<'t> Parser<'t> {
             }) => {
                 let open = *span;
                 self.pos += 1;
-                let inner = self.cond_or(depth + 1)?;
+                self.cond_parens += 1;
+                let inner = self.cond_or(depth + 1);
+                self.cond_parens -= 1;
+                let inner = inner?;
+                if let Some(i) = self.next_line(|p, i| matches!(p.toks[i].kind, Tok::RParen)) {
+                    self.continue_at(i);
+                }
                 if !matches!(self.peek_kind(), Some(Tok::RParen)) {
                     if self.at_line_end() {
                         return Err(self.error(

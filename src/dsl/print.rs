@@ -26,6 +26,35 @@ pub fn quote_exact(text: &str) -> String {
     }
 }
 
+/// Indent the continuation lines of a quoted metadata string whose opening quote is at column
+/// `col`, so that the parser's dedent (`parser::dedent`) gives back exactly the text. The usual
+/// layout is four spaces (two deeper than the item). That reads back only when some line with
+/// more than white space starts at the margin; otherwise (every such line starts with white
+/// space, or there is none) the lines are aligned just after the quote, the most the parser
+/// strips. Empty lines get no indentation.
+fn indent_block(quoted: String, col: usize) -> String {
+    const BLOCK: usize = 4;
+    let Some((first, rest)) = quoted.split_once('\n') else {
+        return quoted;
+    };
+    // The text without its closing quote.
+    let text = &rest[..rest.len().saturating_sub(1)];
+    let flush = text.split('\n').any(|l| {
+        let l = l.trim_end_matches('\r');
+        !l.bytes().all(|b| matches!(b, b' ' | b'\t')) && !l.starts_with([' ', '\t'])
+    });
+    let pad = " ".repeat(if flush { BLOCK.min(col + 1) } else { col + 1 });
+    let mut out = first.to_string();
+    for line in rest.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 fn quote_seg(seg: &Seg) -> String {
     if seg.double {
         format!("\"{}\"", seg.text.replace('"', "\"\""))
@@ -89,12 +118,17 @@ fn field_name(f: &str) -> String {
     }
 }
 
-/// A word-like metadata value: bare when it reads back the same, else quoted.
+/// A word-like value: bare when it reads back the same, else quoted.
 fn bare_or_quoted(t: &str) -> String {
+    bare_or_quoted_at(t, 0)
+}
+
+/// A word-like metadata value starting at column `col`.
+fn bare_or_quoted_at(t: &str, col: usize) -> String {
     if is_bare_word(t) {
         t.to_string()
     } else {
-        quote_exact(t)
+        indent_block(quote_exact(t), col)
     }
 }
 
@@ -109,9 +143,10 @@ pub fn print_cond(c: &Cond) -> String {
         }
     }
     match c {
+        // An `and` inside an `or` keeps its parentheses: not needed, but easier to read.
         Cond::Or(xs) => xs
             .iter()
-            .map(|x| wrap(x, matches!(x, Cond::Or(_))))
+            .map(|x| wrap(x, matches!(x, Cond::Or(_) | Cond::And(_))))
             .collect::<Vec<_>>()
             .join(" or "),
         Cond::And(xs) => xs
@@ -174,6 +209,14 @@ impl Out {
             self.s.push_str(c);
             self.s.push('\n');
         }
+    }
+    /// The column (in characters) where the next character goes.
+    fn col(&self) -> usize {
+        let line = self
+            .s
+            .rfind('\n')
+            .map_or(self.s.as_str(), |n| &self.s[n + 1..]);
+        line.chars().count()
     }
     fn end(&mut self, trailing: &Option<Comment>) {
         if let Some(c) = trailing {
@@ -288,48 +331,50 @@ const TEXT_KEYS: &[&str] = &[
 fn print_meta(key: &str, args: &[Arg], out: &mut Out) {
     out.s.push_str(key);
     let text_key = TEXT_KEYS.contains(&key);
-    let mut parts: Vec<String> = Vec::new();
-    let arg_text = |a: &Arg| -> String {
+    // Rendered at column `col`; multi-line strings are indented to their column.
+    let arg_text = |a: &Arg, col: usize| -> String {
         match a {
             Arg::KeyVal(k, v) => format!(
                 "{}={}",
                 k.text,
-                bare_or_quoted(&v.text().unwrap_or_default())
+                bare_or_quoted_at(&v.text().unwrap_or_default(), col + k.text.len() + 1)
             ),
             Arg::Map(fields, _) => print_map(fields),
             Arg::Word(_) | Arg::Str(_) => {
                 let t = a.text().unwrap_or_default();
                 if text_key {
-                    quote_exact(&t)
+                    indent_block(quote_exact(&t), col)
                 } else if key == "attack" {
                     let lower = t.to_ascii_lowercase();
                     let b = lower.as_bytes();
                     if b.len() > 1 && matches!(b[0], b't' | b'g' | b's') && b[1].is_ascii_digit() {
-                        bare_or_quoted(&t.to_ascii_uppercase())
+                        bare_or_quoted_at(&t.to_ascii_uppercase(), col)
                     } else {
-                        bare_or_quoted(&lower)
+                        bare_or_quoted_at(&lower, col)
                     }
                 } else {
-                    bare_or_quoted(&t)
+                    bare_or_quoted_at(&t, col)
                 }
             }
         }
     };
+    let mut parts: Vec<&Arg> = args.iter().collect();
     if key == "logsource" {
         // Canonical key order.
-        let mut kvs: Vec<&Arg> = args.iter().collect();
-        kvs.sort_by_key(|a| match a {
+        parts.sort_by_key(|a| match a {
             Arg::KeyVal(k, _) => LOGSOURCE_KEYS
                 .iter()
                 .position(|x| *x == k.text)
                 .unwrap_or(LOGSOURCE_KEYS.len()),
             _ => LOGSOURCE_KEYS.len(),
         });
-        parts = kvs.into_iter().map(arg_text).collect();
-    } else {
-        parts.extend(args.iter().map(arg_text));
     }
-    let total: usize = key.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>();
+    // The layout depends only on the text, never on where it lands (idempotence).
+    let total: usize = key.len()
+        + parts
+            .iter()
+            .map(|p| arg_text(p, 0).len() + 1)
+            .sum::<usize>();
     let one_per_line = text_key && parts.len() > 1 && total > WIDTH;
     for (i, p) in parts.iter().enumerate() {
         if one_per_line && i > 0 {
@@ -337,7 +382,8 @@ fn print_meta(key: &str, args: &[Arg], out: &mut Out) {
             out.s.push_str("\n   ");
         }
         out.s.push(' ');
-        out.s.push_str(p);
+        let col = out.col();
+        out.s.push_str(&arg_text(p, col));
     }
 }
 
@@ -729,6 +775,7 @@ pub fn rule_to_ast(rule: &Rule) -> RuleAst {
         end_comments: Vec::new(),
         trailing: None,
         syntax_errors: 0,
+        broken: Vec::new(),
     }
 }
 
@@ -791,6 +838,6 @@ mod tests {
             Cond::And(vec![s("a"), s("b")]),
             Cond::Not(Box::new(s("c"))),
         ]);
-        assert_eq!(print_cond(&o), "a and b or not c");
+        assert_eq!(print_cond(&o), "(a and b) or not c");
     }
 }

@@ -72,6 +72,11 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
         placeholders: placeholders.as_ref(),
     };
     let mut failed = vec![false; rules.len()];
+    // A reader may return a rule it could read only in part (a `.det` rule with a syntax
+    // error), so that its other problems are reported too: an error inside a rule fails it.
+    for d in diags.iter().filter(|d| d.is_error()) {
+        mark_failed(&rules, d, &mut failed);
+    }
     let mut exprs = Vec::with_capacity(rules.len());
     let pb = bar(opts.progress, rules.len(), "checking");
     // Checks and normalisation are independent per rule: run them in parallel, keep rule order.
@@ -100,16 +105,7 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
     }
     pb.finish_and_clear();
     for d in check_pack(&rules) {
-        if let Some(loc) = d.loc {
-            for (i, r) in rules.iter().enumerate() {
-                if r.loc.source == loc.source
-                    && r.loc.span.start <= loc.span.start
-                    && loc.span.end <= r.loc.span.end
-                {
-                    failed[i] = true;
-                }
-            }
-        }
+        mark_failed(&rules, &d, &mut failed);
         diags.push(d);
     }
     Checked {
@@ -117,6 +113,20 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
         exprs,
         failed,
         diags,
+    }
+}
+
+/// Mark the rules whose span holds the location of `d`.
+fn mark_failed(rules: &[Rule], d: &Diagnostic, failed: &mut [bool]) {
+    if let Some(loc) = d.loc {
+        for (i, r) in rules.iter().enumerate() {
+            if r.loc.source == loc.source
+                && r.loc.span.start <= loc.span.start
+                && loc.span.end <= r.loc.span.end
+            {
+                failed[i] = true;
+            }
+        }
     }
 }
 
