@@ -18,6 +18,8 @@ fn q(target: &str, body: &str) -> String {
 }
 
 const SYSMON1: &str = r#"source IN ("WinEventLog:Microsoft-Windows-Sysmon/Operational", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") EventCode=1"#;
+/// process_creation is also Security 4688 (Sigma's taxonomy): its own terms, its field names.
+const SEC4688: &str = r#"source="XmlWinEventLog:Security" EventCode=4688"#;
 
 #[test]
 fn plain_rule_in_every_target() {
@@ -28,7 +30,7 @@ fn plain_rule_in_every_target() {
     assert_eq!(
         q("splunk", body),
         format!(
-            r#"{SYSMON1} (Image="*\\net.exe" OR Image="*\\net1.exe") CommandLine="*localgroup*" CommandLine="*/add*" NOT (NOT ParentImage=* OR ParentImage="")"#
+            r#"({SYSMON1} (Image="*\\net.exe" OR Image="*\\net1.exe") CommandLine="*localgroup*" CommandLine="*/add*" NOT (NOT ParentImage=* OR ParentImage="")) OR ({SEC4688} (NewProcessName="*\\net.exe" OR NewProcessName="*\\net1.exe") CommandLine="*localgroup*" CommandLine="*/add*" NOT (NOT ParentProcessName=* OR ParentProcessName=""))"#
         )
     );
     assert_eq!(
@@ -54,13 +56,13 @@ fn cased_and_regex_use_the_where_dialect_in_splunk() {
     );
     assert_eq!(
         s,
-        format!(r#"{SYSMON1} | where match(CommandLine, "(?s)^.*IEX.*$")"#)
+        format!(r#"({SYSMON1}) OR ({SEC4688}) | where match(CommandLine, "(?s)^.*IEX.*$")"#)
     );
     let s = q("splunk", "  a = CommandLine re i \"\\bnet1?\\.exe\"\n  b = Image endswith \"\\x.exe\"\n  condition a or not b");
     assert_eq!(
         s,
         format!(
-            r#"{SYSMON1} | where match(CommandLine, "(?i)\\bnet1?\\.exe") OR NOT (isnotnull(Image) AND match(Image, "(?is)^.*\\\\x\\.exe$"))"#
+            r#"({SYSMON1}) OR ({SEC4688}) | eval Image=coalesce(Image, NewProcessName) | where match(CommandLine, "(?i)\\bnet1?\\.exe") OR NOT (isnotnull(Image) AND match(Image, "(?is)^.*\\\\x\\.exe$"))"#
         )
     );
     // `?` is not a wildcard in SPL search: exact single-character match through a regex.
@@ -78,6 +80,43 @@ fn cased_and_regex_use_the_where_dialect_in_splunk() {
 }
 
 #[test]
+fn splunk_process_creation_is_sysmon_1_or_security_4688() {
+    // A field 4688 does not have (OriginalFileName) is read as is: absent there, so false.
+    let s = q(
+        "splunk",
+        "  a = OriginalFileName \"reg.exe\"\n  b = User \"x\"\n  condition a or b",
+    );
+    assert_eq!(
+        s,
+        format!(
+            r#"({SYSMON1} (OriginalFileName="reg.exe" OR User="x")) OR ({SEC4688} (OriginalFileName="reg.exe" OR SubjectUserName="x"))"#
+        )
+    );
+    // `| where`: each source keeps its own prefilter terms; only the fields the `where` part
+    // reads are computed under the rule's names (the event's own field first).
+    let s = q(
+        "splunk",
+        "  a = ParentImage endswith \"\\w.exe\"\n  b = CommandLine re \"x+\"\n  condition a and b",
+    );
+    assert_eq!(
+        s,
+        format!(
+            r#"({SYSMON1} ParentImage="*\\w.exe") OR ({SEC4688} ParentProcessName="*\\w.exe") | where match(CommandLine, "x+")"#
+        )
+    );
+    let s = q(
+        "splunk",
+        "  a = ParentImage re \"w\"\n  b = Image cased \"X\"\n  condition a or b",
+    );
+    assert_eq!(
+        s,
+        format!(
+            r#"({SYSMON1}) OR ({SEC4688}) | eval Image=coalesce(Image, NewProcessName) | eval ParentImage=coalesce(ParentImage, ParentProcessName) | where match(ParentImage, "w") OR match(Image, "(?s)^X$")"#
+        )
+    );
+}
+
+#[test]
 fn kql_case_sensitivity_and_middle_wildcards() {
     let s = q("kql-defender", "  a = CommandLine cased contains \"IEX\"\n  b = CommandLine \"*powershell*-enc*\"\n  c = Image \"x\"\n  condition a or b or c");
     assert_eq!(
@@ -91,7 +130,10 @@ fn keywords_numbers_cidr_fieldref() {
     let s = q("kql-defender", "  w = keywords \"mimikatz\"\n  condition w");
     assert_eq!(s, "DeviceProcessEvents\n| where * contains \"mimikatz\"");
     let s = q("splunk", "  w = keywords \"mimikatz\"\n  condition w");
-    assert_eq!(s, format!(r#"{SYSMON1} "*mimikatz*""#));
+    assert_eq!(
+        s,
+        format!(r#"({SYSMON1} "*mimikatz*") OR ({SEC4688} "*mimikatz*")"#)
+    );
     let n = query(
         "kql-defender",
         "product=windows category=network_connection",
@@ -108,8 +150,11 @@ fn keywords_numbers_cidr_fieldref() {
         "  a = DestinationIp cidr \"10.0.0.0/8\"\n  condition a",
     )
     .unwrap();
+    // Sysmon 3 or Security 5156 (its own field names), every term before the first pipe.
     assert!(
-        s.ends_with("EventCode=3 DestinationIp=\"10.0.0.0/8\""),
+        s.contains("EventCode=3 DestinationIp=\"10.0.0.0/8\") OR (")
+            && s.ends_with("EventCode=5156 DestAddress=\"10.0.0.0/8\")")
+            && !s.contains('|'),
         "{s}"
     );
     let s = q(

@@ -34,7 +34,7 @@ impl Unsupported {
 }
 
 /// Deepest condition nesting rendered (far beyond any real rule; guards the recursion).
-const MAX_DEPTH: usize = 256;
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// Fill `{name}` slots in one pass. Text inserted for a slot is never scanned again, so a value
 /// containing `{field}` stays literal. `{{`/`}}` are not special: templates here are tiny.

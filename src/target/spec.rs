@@ -37,6 +37,9 @@ pub struct Spec {
     /// also be accepted by an RE2-compatible parser; look-around and back-references are not).
     #[serde(default = "default_engine")]
     pub regex_engine: RegexEngine,
+    /// Log sources with `also` sources: how their per-source renderings are combined.
+    #[serde(default)]
+    pub alternatives: Option<AlternativesSpec>,
     /// Correlation rules: `None` means the target cannot express them.
     #[serde(default)]
     pub correlation: Option<CorrelationSpec>,
@@ -264,6 +267,40 @@ pub struct LogSourceSpec {
     /// Extra values for templates (`logsource.vars`), e.g. the tstats `by` clause.
     #[serde(default)]
     pub vars: BTreeMap<String, serde_json::Value>,
+    /// Further sources of the same events under their own field names (Security 4688 next to
+    /// Sysmon 1 for process_creation). The rule is rendered once per source and the results
+    /// combined as the target's top-level `alternatives` says.
+    #[serde(default)]
+    pub also: Vec<AlsoSource>,
+}
+
+/// One further source of a log source's events (`LogSourceSpec::also`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoSource {
+    /// Text that selects this source's events, verbatim.
+    pub constraint: String,
+    /// Fields this source names differently (over the log source's own `fields`).
+    #[serde(default)]
+    pub fields: IndexMap<String, String>,
+}
+
+/// How a log source with `also` sources is queried (top-level `alternatives`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlternativesSpec {
+    /// Dialects whose whole per-source queries are joined (`join`, each grouped with `group`):
+    /// those without a pipe, so every term stays in front of the first pipe.
+    #[serde(default)]
+    pub join_dialects: Vec<String>,
+    pub join: String,
+    /// `{x}`: one source's query or constraint.
+    pub group: String,
+    /// Other dialects merge the sources: constraints (each with the prefilter of its own
+    /// field names) joined, then every differently named field computed once with this
+    /// template (`{columns}`: the sources' columns, `, `-separated, the first that is set wins)
+    /// through the dialect's `extend`; correlations use it for their output fields too.
+    pub coalesce: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
