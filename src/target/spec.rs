@@ -95,6 +95,12 @@ pub struct Dialect {
     pub extend: Option<String>,
     #[serde(default)]
     pub query_prefiltered: Option<String>,
+    /// Post-aggregation filtering (tstats `by` then `| where`): the log source var named here
+    /// lists (space-separated) the columns results are grouped by; every column the condition
+    /// reads is appended to it. Grouping drops rows whose grouped column is empty, so the
+    /// condition must be false whenever a field it reads is absent, or the rule is skipped.
+    #[serde(default)]
+    pub grouped_by: Option<String>,
     pub and: String,
     pub or: String,
     /// Slot `{x}`.
@@ -164,6 +170,11 @@ pub struct FieldSyntax {
     /// Characters that cannot appear inside `quoted`.
     #[serde(default)]
     pub quoted_forbidden: Vec<char>,
+    /// Mapped columns are written like kept names (`bare` or `quoted`) instead of verbatim:
+    /// for a dialect that reads plain columns whose names need quoting (SPL eval and
+    /// `Processes.process`).
+    #[serde(default)]
+    pub quote_mapped: bool,
 }
 
 /// The kinds of predicate a dialect spells. Slots: `{field}`, `{value}` (quoted literal text),

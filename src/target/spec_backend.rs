@@ -154,7 +154,16 @@ impl SpecBackend {
                     let q = self.prefiltered(d, &r, ls, schema, expr)?.unwrap_or(q);
                     return Ok((q, ls));
                 }
-                Err(u) => last = Some(u),
+                Err(u) => {
+                    // After grouping, the operands moved in front no longer need to be
+                    // grouped by: the split form can succeed where the whole cannot.
+                    if d.grouped_by.is_some() {
+                        if let Some(q) = self.prefiltered(d, &r, ls, schema, expr)? {
+                            return Ok((q, ls));
+                        }
+                    }
+                    last = Some(u)
+                }
             }
         }
         Err(self.skip(rule, &last.expect("at least one dialect")))
