@@ -8,7 +8,6 @@ mod util;
 use detc::diag::Span;
 use detc::ir::norm::{Expr, Pred, Test};
 use detc::ir::{Piece, SigmaString};
-use detc::target::render::is_special_char;
 use detc::target::{Backend, Outcome};
 use proptest::prelude::*;
 use util::*;
