@@ -202,8 +202,15 @@ impl<'a> Renderer<'a> {
         prefilter: &str,
         e: &Expr,
     ) -> Result<Option<String>, Unsupported> {
-        let Some(tpl) = &self.dialect.query_prefiltered else {
-            return Ok(None);
+        let tpl = match (
+            &self.logsource.constraint,
+            &self.dialect.query_prefiltered_unconstrained,
+        ) {
+            (None, Some(u)) => u,
+            _ => match &self.dialect.query_prefiltered {
+                Some(t) => t,
+                None => return Ok(None),
+            },
         };
         self.check_grouped(e)?;
         self.read.borrow_mut().clear();

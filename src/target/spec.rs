@@ -95,6 +95,9 @@ pub struct Dialect {
     pub extend: Option<String>,
     #[serde(default)]
     pub query_prefiltered: Option<String>,
+    /// Used instead of `query_prefiltered` when the log source has no constraint.
+    #[serde(default)]
+    pub query_prefiltered_unconstrained: Option<String>,
     /// Post-aggregation filtering (tstats `by` then `| where`): the log source var named here
     /// lists (space-separated) the columns results are grouped by; every column the condition
     /// reads is appended to it. Grouping drops rows whose grouped column is empty, so the
