@@ -423,3 +423,21 @@ proptest! {
         check_spl_value(&q, &v, cased, contains);
     }
 }
+
+#[test]
+fn splunk_correlation_reads_the_group_field_from_either_source() {
+    let text = format!(
+        "{}\ncorrelation c {{\n  title \"Many\"\n  id 6f6a7b8c-9d0e-4f1a-9b2c-4d5e6f7a8b9c\n  level medium\n  type event_count\n  rules p\n  group-by User\n  timespan 1h\n  condition gte 3\n}}\n",
+        rule_src("p", PROC, "  a = Image endswith \"x.exe\"\n  condition a")
+    );
+    let (rules, exprs) = pack(&text);
+    let q = match compile(&target("splunk"), &rules, &exprs, 1) {
+        Outcome::Compiled(c) => c.query.expect("query"),
+        Outcome::Skipped(d) => panic!("{}", d.message),
+    };
+    // Sysmon's User, or the 4688 event's SubjectUserName (as detc match reads it).
+    assert!(
+        q.contains(r#"NewProcessName="*x.exe") | eval detc_rule="p" | eval User=coalesce(User, SubjectUserName) | bin _time span=1h | stats count as event_count by _time User"#),
+        "{q}"
+    );
+}
