@@ -8,7 +8,6 @@ mod util;
 use detc::diag::Span;
 use detc::ir::norm::{Expr, Pred, Test};
 use detc::ir::{Piece, SigmaString};
-use detc::target::render::is_special_char;
 use detc::target::{Backend, Outcome};
 use proptest::prelude::*;
 use util::*;
@@ -18,6 +17,8 @@ fn q(target: &str, body: &str) -> String {
 }
 
 const SYSMON1: &str = r#"source IN ("WinEventLog:Microsoft-Windows-Sysmon/Operational", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") EventCode=1"#;
+/// process_creation is also Security 4688 (Sigma's taxonomy): its own terms, its field names.
+const SEC4688: &str = r#"source="XmlWinEventLog:Security" EventCode=4688"#;
 
 #[test]
 fn plain_rule_in_every_target() {
@@ -28,7 +29,7 @@ fn plain_rule_in_every_target() {
     assert_eq!(
         q("splunk", body),
         format!(
-            r#"{SYSMON1} (Image="*\\net.exe" OR Image="*\\net1.exe") CommandLine="*localgroup*" CommandLine="*/add*" NOT (NOT ParentImage=* OR ParentImage="")"#
+            r#"({SYSMON1} (Image="*\\net.exe" OR Image="*\\net1.exe") CommandLine="*localgroup*" CommandLine="*/add*" NOT (NOT ParentImage=* OR ParentImage="")) OR ({SEC4688} (NewProcessName="*\\net.exe" OR NewProcessName="*\\net1.exe") CommandLine="*localgroup*" CommandLine="*/add*" NOT (NOT ParentProcessName=* OR ParentProcessName=""))"#
         )
     );
     assert_eq!(
@@ -54,13 +55,13 @@ fn cased_and_regex_use_the_where_dialect_in_splunk() {
     );
     assert_eq!(
         s,
-        format!(r#"{SYSMON1} | where match(CommandLine, "(?s)^.*IEX.*$")"#)
+        format!(r#"({SYSMON1}) OR ({SEC4688}) | where match(CommandLine, "(?s)^.*IEX.*$")"#)
     );
     let s = q("splunk", "  a = CommandLine re i \"\\bnet1?\\.exe\"\n  b = Image endswith \"\\x.exe\"\n  condition a or not b");
     assert_eq!(
         s,
         format!(
-            r#"{SYSMON1} | where match(CommandLine, "(?i)\\bnet1?\\.exe") OR NOT (isnotnull(Image) AND match(Image, "(?is)^.*\\\\x\\.exe$"))"#
+            r#"({SYSMON1}) OR ({SEC4688}) | eval Image=coalesce(Image, NewProcessName) | where match(CommandLine, "(?i)\\bnet1?\\.exe") OR NOT (isnotnull(Image) AND match(Image, "(?is)^.*\\\\x\\.exe$"))"#
         )
     );
     // `?` is not a wildcard in SPL search: exact single-character match through a regex.
@@ -78,6 +79,43 @@ fn cased_and_regex_use_the_where_dialect_in_splunk() {
 }
 
 #[test]
+fn splunk_process_creation_is_sysmon_1_or_security_4688() {
+    // A field 4688 does not have (OriginalFileName) is read as is: absent there, so false.
+    let s = q(
+        "splunk",
+        "  a = OriginalFileName \"reg.exe\"\n  b = User \"x\"\n  condition a or b",
+    );
+    assert_eq!(
+        s,
+        format!(
+            r#"({SYSMON1} (OriginalFileName="reg.exe" OR User="x")) OR ({SEC4688} (OriginalFileName="reg.exe" OR SubjectUserName="x"))"#
+        )
+    );
+    // `| where`: each source keeps its own prefilter terms; only the fields the `where` part
+    // reads are computed under the rule's names (the event's own field first).
+    let s = q(
+        "splunk",
+        "  a = ParentImage endswith \"\\w.exe\"\n  b = CommandLine re \"x+\"\n  condition a and b",
+    );
+    assert_eq!(
+        s,
+        format!(
+            r#"({SYSMON1} ParentImage="*\\w.exe") OR ({SEC4688} ParentProcessName="*\\w.exe") | where match(CommandLine, "x+")"#
+        )
+    );
+    let s = q(
+        "splunk",
+        "  a = ParentImage re \"w\"\n  b = Image cased \"X\"\n  condition a or b",
+    );
+    assert_eq!(
+        s,
+        format!(
+            r#"({SYSMON1}) OR ({SEC4688}) | eval Image=coalesce(Image, NewProcessName) | eval ParentImage=coalesce(ParentImage, ParentProcessName) | where match(ParentImage, "w") OR match(Image, "(?s)^X$")"#
+        )
+    );
+}
+
+#[test]
 fn kql_case_sensitivity_and_middle_wildcards() {
     let s = q("kql-defender", "  a = CommandLine cased contains \"IEX\"\n  b = CommandLine \"*powershell*-enc*\"\n  c = Image \"x\"\n  condition a or b or c");
     assert_eq!(
@@ -91,7 +129,10 @@ fn keywords_numbers_cidr_fieldref() {
     let s = q("kql-defender", "  w = keywords \"mimikatz\"\n  condition w");
     assert_eq!(s, "DeviceProcessEvents\n| where * contains \"mimikatz\"");
     let s = q("splunk", "  w = keywords \"mimikatz\"\n  condition w");
-    assert_eq!(s, format!(r#"{SYSMON1} "*mimikatz*""#));
+    assert_eq!(
+        s,
+        format!(r#"({SYSMON1} "*mimikatz*") OR ({SEC4688} "*mimikatz*")"#)
+    );
     let n = query(
         "kql-defender",
         "product=windows category=network_connection",
@@ -108,8 +149,11 @@ fn keywords_numbers_cidr_fieldref() {
         "  a = DestinationIp cidr \"10.0.0.0/8\"\n  condition a",
     )
     .unwrap();
+    // Sysmon 3 or Security 5156 (its own field names), every term before the first pipe.
     assert!(
-        s.ends_with("EventCode=3 DestinationIp=\"10.0.0.0/8\""),
+        s.contains("EventCode=3 DestinationIp=\"10.0.0.0/8\") OR (")
+            && s.ends_with("EventCode=5156 DestAddress=\"10.0.0.0/8\")")
+            && !s.contains('|'),
         "{s}"
     );
     let s = q(
@@ -162,14 +206,31 @@ fn unsupported_constructs_are_skipped_with_the_construct_and_target() {
         e.contains("log source product=macos category=process_creation"),
         "{e}"
     );
-    // tstats has no regex.
+    // tstats has no regex: it is tested after grouping by the column...
+    assert!(q("splunk-cim", "  a = CommandLine re \"x\"\n  condition a").ends_with(
+        r#"by Processes.dest Processes.user Processes.parent_process_path Processes.process_path Processes.process Processes.process_id | where match('Processes.process', "x")"#
+    ));
+    // ... which drops events without it: a column the log source does not group by is added
+    // only when the condition is false for an event lacking it.
+    let s = q(
+        "splunk-cim",
+        "  a = ParentCommandLine re \"x\"\n  b = Image endswith \"a.exe\"\n  condition a and b",
+    );
+    assert!(
+        s.contains(r#"where Processes.process_path="*a.exe" by Processes.dest"#)
+            && s.ends_with(r#"Processes.process_id Processes.parent_process | where match('Processes.parent_process', "x")"#),
+        "{s}"
+    );
     let e = query(
         "splunk-cim",
         PROC,
-        "  a = CommandLine re \"x\"\n  condition a",
+        "  a = ParentCommandLine re \"x\"\n  b = Image re \"y\"\n  condition a or b",
     )
     .unwrap_err();
-    assert!(e.contains("regular expression"), "{e}");
+    assert!(
+        e.contains("can be true when `ParentCommandLine` is absent"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -327,32 +388,9 @@ fn crafted_values_never_change_the_spl_shape() {
     for t in ["splunk", "splunk-cim"] {
         let b = target(t);
         for cased in [false, true] {
-            if t == "splunk-cim" && cased {
-                continue;
-            }
             for contains in [false, true] {
                 for v in CRAFTED {
-                    if t == "splunk-cim" && (v.contains('*') || v.chars().any(is_special_char)) {
-                        // tstats cannot write these: a skip, never a broken query.
-                        let (rules, _) = pack(&rule_src(
-                            "v",
-                            PROC,
-                            "  a = CommandLine \"x\"\n  condition a",
-                        ));
-                        let exprs = vec![Some(Expr::Pred(Pred {
-                            field: Some("CommandLine".into()),
-                            test: Test::Str {
-                                pattern: SigmaString::literal(v),
-                                cased,
-                            },
-                            span: Span::default(),
-                        }))];
-                        assert!(matches!(
-                            compile(&b, &rules, &exprs, 0),
-                            Outcome::Skipped(_)
-                        ));
-                        continue;
-                    }
+                    // splunk-cim too: what tstats cannot write goes to `| where` after it.
                     let q = spl_value_query(&b, v, cased, contains);
                     assert!(!q.contains('\n'), "{q}");
                     // Compare with a benign value rendered by the same dialect (`*` forces `where`).
@@ -384,4 +422,22 @@ proptest! {
         prop_assert!(!q.contains('\n'));
         check_spl_value(&q, &v, cased, contains);
     }
+}
+
+#[test]
+fn splunk_correlation_reads_the_group_field_from_either_source() {
+    let text = format!(
+        "{}\ncorrelation c {{\n  title \"Many\"\n  id 6f6a7b8c-9d0e-4f1a-9b2c-4d5e6f7a8b9c\n  level medium\n  type event_count\n  rules p\n  group-by User\n  timespan 1h\n  condition gte 3\n}}\n",
+        rule_src("p", PROC, "  a = Image endswith \"x.exe\"\n  condition a")
+    );
+    let (rules, exprs) = pack(&text);
+    let q = match compile(&target("splunk"), &rules, &exprs, 1) {
+        Outcome::Compiled(c) => c.query.expect("query"),
+        Outcome::Skipped(d) => panic!("{}", d.message),
+    };
+    // Sysmon's User, or the 4688 event's SubjectUserName (as detc match reads it).
+    assert!(
+        q.contains(r#"NewProcessName="*x.exe") | eval detc_rule="p" | eval User=coalesce(User, SubjectUserName) | bin _time span=1h | stats count as event_count by _time User"#),
+        "{q}"
+    );
 }

@@ -91,7 +91,11 @@ pub fn render(
                 })
                 .cloned()
                 .unwrap_or_else(|| out.clone());
-            let column = renderer.field(&src, r.span).map_err(|u| b.skip(rule, &u))?;
+            let column = match b.alternative_column(ls, &src) {
+                // The log source has several sources naming this field differently.
+                Some(c) => c,
+                None => renderer.field(&src, r.span).map_err(|u| b.skip(rule, &u))?,
+            };
             fields.push(json!({ "name": out, "column": column }));
         }
         rules.push(json!({

@@ -5,6 +5,7 @@
 //! ...), quotes every value with the dialect's own escaping, and refuses (with the construct
 //! and span) whatever the dialect cannot express exactly.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::spec::{Dialect, Kind, LogSourceSpec, RegexEngine, Spec, StringSyntax, Unmapped};
@@ -34,7 +35,7 @@ impl Unsupported {
 }
 
 /// Deepest condition nesting rendered (far beyond any real rule; guards the recursion).
-const MAX_DEPTH: usize = 256;
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// Fill `{name}` slots in one pass. Text inserted for a slot is never scanned again, so a value
 /// containing `{field}` stays literal. `{{`/`}}` are not special: templates here are tiny.
@@ -140,6 +141,8 @@ pub struct Renderer<'a> {
     pub schema: Option<&'a Table>,
     /// The dialect's `field.bare` regex, compiled once when the target is loaded.
     field_re: &'a regex::Regex,
+    /// Columns read so far (for `Dialect::grouped_by`).
+    read: RefCell<Vec<String>>,
 }
 
 impl<'a> Renderer<'a> {
@@ -156,6 +159,7 @@ impl<'a> Renderer<'a> {
             logsource,
             schema,
             field_re,
+            read: RefCell::new(Vec::new()),
         }
     }
 
@@ -179,6 +183,8 @@ impl<'a> Renderer<'a> {
 
     /// The whole query for a condition.
     pub fn query(&self, e: &Expr) -> Result<String, Unsupported> {
+        self.check_grouped(e)?;
+        self.read.borrow_mut().clear();
         let cond = self.condition(e)?;
         let tpl = match (
             &self.logsource.constraint,
@@ -196,9 +202,18 @@ impl<'a> Renderer<'a> {
         prefilter: &str,
         e: &Expr,
     ) -> Result<Option<String>, Unsupported> {
-        let Some(tpl) = &self.dialect.query_prefiltered else {
-            return Ok(None);
+        let tpl = match (
+            &self.logsource.constraint,
+            &self.dialect.query_prefiltered_unconstrained,
+        ) {
+            (None, Some(u)) => u,
+            _ => match &self.dialect.query_prefiltered {
+                Some(t) => t,
+                None => return Ok(None),
+            },
         };
+        self.check_grouped(e)?;
+        self.read.borrow_mut().clear();
         let cond = self.condition(e)?;
         Ok(Some(self.assemble(tpl, &cond, Some(prefilter))))
     }
@@ -222,13 +237,70 @@ impl<'a> Renderer<'a> {
             ("condition", cond),
             ("prefilter", prefilter.unwrap_or("")),
         ];
+        // The grouped-by var with every column the condition reads (`Dialect::grouped_by`).
+        let grouped: Option<(&str, String)> = self.dialect.grouped_by.as_deref().map(|var| {
+            let mut cols: Vec<String> = match self.logsource.vars.get(var) {
+                Some(serde_json::Value::String(s)) => {
+                    s.split_whitespace().map(str::to_string).collect()
+                }
+                _ => Vec::new(),
+            };
+            for c in self.read.borrow().iter() {
+                if !cols.contains(c) {
+                    cols.push(c.clone());
+                }
+            }
+            (var, cols.join(" "))
+        });
+        if let Some((var, cols)) = &grouped {
+            slots.push((var, cols.as_str()));
+        }
         // String variables of the log source (e.g. the tstats `by` clause) are slots too.
         for (k, v) in &self.logsource.vars {
             if let serde_json::Value::String(s) = v {
-                slots.push((k.as_str(), s.as_str()));
+                if grouped.as_ref().is_none_or(|(g, _)| g != k) {
+                    slots.push((k.as_str(), s.as_str()));
+                }
             }
         }
         fill(tpl, &slots)
+    }
+
+    /// With `grouped_by`, rows whose grouped column is empty are dropped before the condition
+    /// runs. The log source's own grouped columns are grouped by every query of the target
+    /// anyway; a column the condition adds must not change which events count: the condition
+    /// must be false for an event lacking it.
+    fn check_grouped(&self, e: &Expr) -> Result<(), Unsupported> {
+        let Some(var) = &self.dialect.grouped_by else {
+            return Ok(());
+        };
+        let base: Vec<&str> = match self.logsource.vars.get(var) {
+            Some(serde_json::Value::String(s)) => s.split_whitespace().collect(),
+            _ => Vec::new(),
+        };
+        let mut preds = Vec::new();
+        collect_preds(e, &mut preds, 0);
+        for p in preds {
+            let fields = p.field.iter().chain(match &p.test {
+                Test::FieldRef { other, .. } => Some(other),
+                _ => None,
+            });
+            for f in fields {
+                // The raw column (`field` returns it quoted for the dialect).
+                self.field(f, p.span)?;
+                let column = self.read.borrow().last().cloned().unwrap_or_default();
+                if !base.contains(&column.as_str()) && absent_value(e, f, 0) != Some(false) {
+                    return Err(Unsupported::at(
+                        p.span,
+                        format!(
+                            "a condition that can be true when `{f}` is absent (grouping drops \
+                             events without it)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Render one condition; `neg` is true under an odd number of negations.
@@ -316,7 +388,8 @@ impl<'a> Renderer<'a> {
                 ));
             }
         }
-        if is_ident || mapped.is_some() {
+        self.read.borrow_mut().push(column.clone());
+        if is_ident || (mapped.is_some() && !self.dialect.field.quote_mapped) {
             // Mapped columns and expressions are target text, written verbatim.
             return Ok(column);
         }
@@ -604,6 +677,70 @@ impl<'a> Renderer<'a> {
 }
 
 /// The spelling of a comparison, for messages.
+/// Every predicate of a condition.
+fn collect_preds<'e>(e: &'e Expr, out: &mut Vec<&'e Pred>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match e {
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| collect_preds(x, out, depth + 1)),
+        Expr::Not(x) => collect_preds(x, out, depth + 1),
+        Expr::Const(_) => {}
+        Expr::Pred(p) => out.push(p),
+    }
+}
+
+/// The condition's value for an event without `field`, when that alone decides it (Sigma:
+/// every test on an absent field is false except `null` and `exists: false`).
+fn absent_value(e: &Expr, field: &str, depth: usize) -> Option<bool> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match e {
+        Expr::And(xs) => {
+            let vs: Vec<Option<bool>> = xs
+                .iter()
+                .map(|x| absent_value(x, field, depth + 1))
+                .collect();
+            if vs.contains(&Some(false)) {
+                Some(false)
+            } else if vs.iter().all(|v| *v == Some(true)) {
+                Some(true)
+            } else {
+                None
+            }
+        }
+        Expr::Or(xs) => {
+            let vs: Vec<Option<bool>> = xs
+                .iter()
+                .map(|x| absent_value(x, field, depth + 1))
+                .collect();
+            if vs.contains(&Some(true)) {
+                Some(true)
+            } else if vs.iter().all(|v| *v == Some(false)) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Expr::Not(x) => absent_value(x, field, depth + 1).map(|v| !v),
+        Expr::Const(b) => Some(*b),
+        Expr::Pred(p) => {
+            let other = match &p.test {
+                Test::FieldRef { other, .. } => Some(other.as_str()),
+                _ => None,
+            };
+            if p.field.as_deref() == Some(field) {
+                Some(matches!(p.test, Test::Null | Test::Exists(false)))
+            } else if other == Some(field) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+    }
+}
+
 pub fn cmp_symbol(op: CmpOp) -> &'static str {
     match op {
         CmpOp::Eq => "=",

@@ -37,6 +37,9 @@ pub struct Spec {
     /// also be accepted by an RE2-compatible parser; look-around and back-references are not).
     #[serde(default = "default_engine")]
     pub regex_engine: RegexEngine,
+    /// Log sources with `also` sources: how their per-source renderings are combined.
+    #[serde(default)]
+    pub alternatives: Option<AlternativesSpec>,
     /// Correlation rules: `None` means the target cannot express them.
     #[serde(default)]
     pub correlation: Option<CorrelationSpec>,
@@ -92,6 +95,15 @@ pub struct Dialect {
     pub extend: Option<String>,
     #[serde(default)]
     pub query_prefiltered: Option<String>,
+    /// Used instead of `query_prefiltered` when the log source has no constraint.
+    #[serde(default)]
+    pub query_prefiltered_unconstrained: Option<String>,
+    /// Post-aggregation filtering (tstats `by` then `| where`): the log source var named here
+    /// lists (space-separated) the columns results are grouped by; every column the condition
+    /// reads is appended to it. Grouping drops rows whose grouped column is empty, so the
+    /// condition must be false whenever a field it reads is absent, or the rule is skipped.
+    #[serde(default)]
+    pub grouped_by: Option<String>,
     pub and: String,
     pub or: String,
     /// Slot `{x}`.
@@ -161,6 +173,11 @@ pub struct FieldSyntax {
     /// Characters that cannot appear inside `quoted`.
     #[serde(default)]
     pub quoted_forbidden: Vec<char>,
+    /// Mapped columns are written like kept names (`bare` or `quoted`) instead of verbatim:
+    /// for a dialect that reads plain columns whose names need quoting (SPL eval and
+    /// `Processes.process`).
+    #[serde(default)]
+    pub quote_mapped: bool,
 }
 
 /// The kinds of predicate a dialect spells. Slots: `{field}`, `{value}` (quoted literal text),
@@ -264,6 +281,40 @@ pub struct LogSourceSpec {
     /// Extra values for templates (`logsource.vars`), e.g. the tstats `by` clause.
     #[serde(default)]
     pub vars: BTreeMap<String, serde_json::Value>,
+    /// Further sources of the same events under their own field names (Security 4688 next to
+    /// Sysmon 1 for process_creation). The rule is rendered once per source and the results
+    /// combined as the target's top-level `alternatives` says.
+    #[serde(default)]
+    pub also: Vec<AlsoSource>,
+}
+
+/// One further source of a log source's events (`LogSourceSpec::also`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoSource {
+    /// Text that selects this source's events, verbatim.
+    pub constraint: String,
+    /// Fields this source names differently (over the log source's own `fields`).
+    #[serde(default)]
+    pub fields: IndexMap<String, String>,
+}
+
+/// How a log source with `also` sources is queried (top-level `alternatives`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlternativesSpec {
+    /// Dialects whose whole per-source queries are joined (`join`, each grouped with `group`):
+    /// those without a pipe, so every term stays in front of the first pipe.
+    #[serde(default)]
+    pub join_dialects: Vec<String>,
+    pub join: String,
+    /// `{x}`: one source's query or constraint.
+    pub group: String,
+    /// Other dialects merge the sources: constraints (each with the prefilter of its own
+    /// field names) joined, then every differently named field computed once with this
+    /// template (`{columns}`: the sources' columns, `, `-separated, the first that is set wins)
+    /// through the dialect's `extend`; correlations use it for their output fields too.
+    pub coalesce: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,8 +11,8 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde_json::{json, Value as Json};
 
 use super::correlation;
-use super::render::{Renderer, Table, Unsupported};
-use super::spec::{LogSourceSpec, Spec};
+use super::render::{fill, Renderer, Table, Unsupported};
+use super::spec::{AlternativesSpec, LogSourceSpec, Spec};
 use super::{Backend, Compiled, Ctx, OutFile, Outcome};
 use crate::diag::Diagnostic;
 use crate::ir::norm::Expr;
@@ -142,6 +142,9 @@ impl SpecBackend {
                 },
             )
         })?;
+        if !ls.also.is_empty() {
+            return self.render_alternatives(rule, expr, ls).map(|q| (q, ls));
+        }
         let schema = self.schema_of(ls);
         let mut last = None;
         for (d, re) in self.spec.dialects.iter().zip(&self.field_res) {
@@ -151,10 +154,184 @@ impl SpecBackend {
                     let q = self.prefiltered(d, &r, ls, schema, expr)?.unwrap_or(q);
                     return Ok((q, ls));
                 }
+                Err(u) => {
+                    // After grouping, the operands moved in front no longer need to be
+                    // grouped by: the split form can succeed where the whole cannot.
+                    if d.grouped_by.is_some() {
+                        if let Some(q) = self.prefiltered(d, &r, ls, schema, expr)? {
+                            return Ok((q, ls));
+                        }
+                    }
+                    last = Some(u)
+                }
+            }
+        }
+        Err(self.skip(rule, &last.expect("at least one dialect")))
+    }
+
+    /// A log source with `also` sources (see `AlternativesSpec`): per dialect in order, either
+    /// every source's whole query joined (all terms stay in front of the first pipe), or the
+    /// sources merged (each constraint with its own prefilter, then the differently named
+    /// fields computed once under the rule's names).
+    fn render_alternatives(
+        &self,
+        rule: &Rule,
+        expr: &Expr,
+        ls: &LogSourceSpec,
+    ) -> Result<String, Diagnostic> {
+        let Some(alt) = &self.spec.alternatives else {
+            return Err(Diagnostic::error(
+                "invalid-target",
+                "a log source has `also` sources but the target has no `alternatives`",
+            )
+            .in_file(format!("{}/target.yaml", self.spec.name)));
+        };
+        let variants = source_variants(ls);
+        let group = |x: &str| fill(&alt.group, &[("x", x)]);
+        let mut last = None;
+        for (i, (d, re)) in self.spec.dialects.iter().zip(&self.field_res).enumerate() {
+            let result = if alt.join_dialects.contains(&d.name) {
+                variants
+                    .iter()
+                    .map(|v| {
+                        let r = Renderer::new(&self.spec, d, re, v, None);
+                        let q = r.query(expr)?;
+                        Ok(self
+                            .prefiltered(d, &r, v, None, expr)
+                            .ok()
+                            .flatten()
+                            .unwrap_or(q))
+                    })
+                    .collect::<Result<Vec<_>, Unsupported>>()
+                    .map(|qs| {
+                        qs.iter()
+                            .map(|q| group(q))
+                            .collect::<Vec<_>>()
+                            .join(&alt.join)
+                    })
+            } else {
+                self.merged_query(i, alt, &variants, ls, expr)
+            };
+            match result {
+                Ok(q) => return Ok(q),
                 Err(u) => last = Some(u),
             }
         }
         Err(self.skip(rule, &last.expect("at least one dialect")))
+    }
+
+    /// The merged form of `render_alternatives` for dialect `di`.
+    fn merged_query(
+        &self,
+        di: usize,
+        alt: &AlternativesSpec,
+        variants: &[LogSourceSpec],
+        ls: &LogSourceSpec,
+        expr: &Expr,
+    ) -> Result<String, Unsupported> {
+        let d = &self.spec.dialects[di];
+        let group = |x: &str| fill(&alt.group, &[("x", x)]);
+        // Operands the prefilter dialect can express for every source go in front, each
+        // source's constraint with its own spelling of them.
+        let pre = d
+            .prefilter_dialect
+            .as_ref()
+            .and_then(|p| self.spec.dialects.iter().position(|x| &x.name == p));
+        let operands: Vec<&Expr> = match expr {
+            Expr::And(xs) => xs.iter().collect(),
+            other => vec![other],
+        };
+        let (front, rest): (Vec<&Expr>, Vec<&Expr>) = match pre {
+            Some(pi) => operands.iter().partition(|x| {
+                variants.iter().all(|v| {
+                    Renderer::new(
+                        &self.spec,
+                        &self.spec.dialects[pi],
+                        &self.field_res[pi],
+                        v,
+                        None,
+                    )
+                    .expr(x, false, 1)
+                    .is_ok()
+                })
+            }),
+            None => (vec![], operands),
+        };
+        let and = |v: &[&Expr]| match v {
+            [one] => (*one).clone(),
+            _ => Expr::And(v.iter().map(|x| (*x).clone()).collect()),
+        };
+        let mut constraints = Vec::with_capacity(variants.len());
+        for v in variants {
+            let c = v.constraint.clone().unwrap_or_default();
+            constraints.push(match (pre, front.is_empty()) {
+                (Some(pi), false) => Renderer::new(
+                    &self.spec,
+                    &self.spec.dialects[pi],
+                    &self.field_res[pi],
+                    v,
+                    None,
+                )
+                .query(&and(&front))?,
+                _ => c,
+            });
+        }
+        let mut merged = ls.clone();
+        merged.also.clear();
+        merged.constraint = Some(
+            constraints
+                .iter()
+                .map(|c| group(c))
+                .collect::<Vec<_>>()
+                .join(&alt.join),
+        );
+        // Each field some source names differently, computed once under the rule's name.
+        let mut used = Vec::new();
+        for x in &rest {
+            field_names(x, &mut used, 0);
+        }
+        for name in alternative_fields(ls) {
+            if used.contains(&name) {
+                let columns = self.source_columns(ls, &name).join(", ");
+                merged
+                    .extend
+                    .insert(name.clone(), fill(&alt.coalesce, &[("columns", &columns)]));
+                merged.fields.insert(name.clone(), name);
+            }
+        }
+        let r = Renderer::new(&self.spec, d, &self.field_res[di], &merged, None);
+        if rest.is_empty() {
+            return r.query(expr);
+        }
+        r.query(&and(&rest))
+    }
+
+    /// The columns a field is in, one per source of `ls` (its own first), without repeats.
+    fn source_columns(&self, ls: &LogSourceSpec, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for v in source_variants(ls) {
+            let c = v
+                .fields
+                .get(name)
+                .or_else(|| self.spec.fields.get(name))
+                .cloned()
+                .unwrap_or_else(|| name.to_string());
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// For a correlation's output field: the expression that reads `name` from whichever source
+    /// the event came from, when the log source's sources name it differently.
+    pub fn alternative_column(&self, ls: &LogSourceSpec, name: &str) -> Option<String> {
+        let alt = self.spec.alternatives.as_ref()?;
+        if !alternative_fields(ls).iter().any(|n| n == name) {
+            return None;
+        }
+        let columns = self.source_columns(ls, name).join(", ");
+        Some(fill(&alt.coalesce, &[("columns", &columns)]))
     }
 
     /// The prefilter rewrite (see `Dialect::prefilter_dialect`): the AND operands the earlier
@@ -476,5 +653,56 @@ pub mod filters {
     pub fn json(v: minijinja::Value) -> Result<String, Error> {
         serde_json::to_string(&v)
             .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+    }
+}
+
+/// A log source and each of its `also` sources as a plain log source (own constraint, fields
+/// over the log source's).
+fn source_variants(ls: &LogSourceSpec) -> Vec<LogSourceSpec> {
+    let mut main = ls.clone();
+    main.also.clear();
+    let mut out = vec![main.clone()];
+    for a in &ls.also {
+        let mut v = main.clone();
+        v.constraint = Some(a.constraint.clone());
+        for (k, c) in &a.fields {
+            v.fields.insert(k.clone(), c.clone());
+        }
+        out.push(v);
+    }
+    out
+}
+
+/// The fields some `also` source of `ls` maps.
+fn alternative_fields(ls: &LogSourceSpec) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for k in ls.also.iter().flat_map(|a| a.fields.keys()) {
+        if !out.contains(k) {
+            out.push(k.clone());
+        }
+    }
+    out
+}
+
+/// The field names a condition reads (`fieldref` targets too).
+fn field_names(e: &Expr, out: &mut Vec<String>, depth: usize) {
+    if depth > super::render::MAX_DEPTH {
+        return;
+    }
+    match e {
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| field_names(x, out, depth + 1)),
+        Expr::Not(x) => field_names(x, out, depth + 1),
+        Expr::Const(_) => {}
+        Expr::Pred(p) => {
+            let other = match &p.test {
+                crate::ir::norm::Test::FieldRef { other, .. } => Some(other),
+                _ => None,
+            };
+            for f in p.field.iter().chain(other) {
+                if !out.contains(f) {
+                    out.push(f.clone());
+                }
+            }
+        }
     }
 }
