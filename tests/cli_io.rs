@@ -128,3 +128,20 @@ fn failed_build_leaves_existing_dist_untouched() {
         .collect();
     assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
 }
+
+#[test]
+fn selection_names_that_pysigma_misreads_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("note.det"),
+        "rule note_rule {\n  title \"t\"\n  id 8c0c8f9e-3a2b-4f7e-9a51-2b1f4a3c9d10\n  logsource product=windows category=process_creation\n  note = Image endswith \"\\x.exe\"\n  condition note\n}\n",
+    )
+    .unwrap();
+    let o = detc(dir.path(), &["check", "note.det", "--target", "sigma"]);
+    assert!(
+        stderr(&o).contains("warning[pysigma-incompatible-name]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("note.det:5:3"), "{}", stderr(&o));
+}

@@ -175,6 +175,25 @@ fn check_detection(rule: &Rule, det: &Detection, out: &mut Vec<Diagnostic>) {
                 .expected("at least one field matcher or keyword"),
             );
         }
+        // pySigma's condition parser reads `note` as `not e`; such a rule would not load in
+        // the reference tools, so the name is flagged where it is written.
+        if sel.name.len() > 3
+            && sel.name[..3].eq_ignore_ascii_case("not")
+            && sel.name[3..].starts_with(|c: char| c.is_ascii_alphanumeric())
+        {
+            out.push(
+                Diagnostic::warning(
+                    "pysigma-incompatible-name",
+                    format!(
+                        "selection name `{}` starts with `not`, which pySigma reads as `not {}`",
+                        sel.name,
+                        &sel.name[3..]
+                    ),
+                )
+                .at(rule.loc(sel.span))
+                .expected("a name that does not start with `not`"),
+            );
+        }
         for m in sel.groups.iter().flatten() {
             check_matcher(rule, m, out);
         }
