@@ -1,7 +1,7 @@
 //! `detc debug` (hidden): developer views of detc's internals. `detc debug ir PATH...` prints
 //! each rule's semantic expression in the canonical JSON form of [`crate::ir::json`], one JSON
 //! line per rule: `{"name", "source", "expr"}`, or `{"name", "source", "error"}` when the rule
-//! cannot be normalised; files that yield no rule give `{"source", "error"}` lines. Used by the
+//! fails its checks or cannot be normalised; files that yield no rule give `{"source", "error"}` lines. Used by the
 //! pySigma agreement test (`tests/pysigma/compare.py`).
 
 use std::path::PathBuf;
@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::diag::Sources;
+use crate::ir::check::check_rule;
 use crate::ir::json::expr_json;
 use crate::ir::norm::{normalize, NormOptions};
 use crate::pack::load::load_rules;
@@ -49,7 +50,17 @@ fn ir(paths: &[PathBuf]) -> ExitCode {
     for r in &rules {
         with_rules.insert(r.source());
         let source = sources.path(r.source()).display().to_string();
+        // The rule's checks first, as `detc build` runs them: a rule detc rejects has no
+        // meaning to compare, whatever normalisation alone would make of it.
+        let errors: Vec<String> = check_rule(r, NormOptions::default())
+            .iter()
+            .filter(|d| d.is_error())
+            .map(message)
+            .collect();
         let line = match normalize(r, NormOptions::default()) {
+            _ if !errors.is_empty() => {
+                json!({"name": r.name, "source": source, "error": errors.join("; ")})
+            }
             Ok(e) => json!({"name": r.name, "source": source, "expr": expr_json(&e)}),
             Err(ds) => {
                 let msg: Vec<String> = ds.iter().map(message).collect();

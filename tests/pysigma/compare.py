@@ -174,7 +174,10 @@ def value_json(field, v, keyword):
     if isinstance(v, SigmaCompareExpression):
         n = v.number
         if isinstance(n, SigmaTimestampPart):
-            raise Unsupported("compare on timestamp part")
+            if v.op == CompareOperators.NEQ:
+                raise Unsupported("neq on a timestamp part")
+            part = n.timestamp_part.name.lower()
+            return {**base, "timepart": part, "op": OPS[v.op], "value": n.number}
         if v.op == CompareOperators.NEQ:
             return {"not": {**base, "num": n.number, "op": "eq"}}
         return {**base, "num": n.number, "op": OPS[v.op]}
