@@ -3,6 +3,7 @@
 
 mod build;
 mod convert;
+mod debug;
 mod fmt;
 pub mod match_cmd;
 mod test;
@@ -66,6 +67,8 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// Run rules over JSON / EVTX events and print the matches.
     Match(match_cmd::MatchArgs),
+    #[command(hide = true)]
+    Debug(debug::DebugArgs),
 }
 
 /// Entry point used by `main`.
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(&out(a.diag), a),
         Command::Convert(a) => convert::run(&out(a.diag), a),
         Command::Match(a) => match_cmd::run(a),
+        Command::Debug(a) => debug::run(a),
     }
 }
 

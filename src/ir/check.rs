@@ -457,6 +457,27 @@ fn check_matcher(rule: &Rule, m: &Matcher, out: &mut Vec<Diagnostic>) {
                     .expected("an IPv4 or IPv6 network such as 10.0.0.0/8 or fc00::/7"),
             );
         }
+        // `10.1.2.3/16` is read as its network, 10.1.0.0/16; pySigma rejects it ("host bits
+        // set"), so say what detc made of it rather than silently reinterpreting.
+        if let Some(net) = m
+            .has(Modifier::Cidr)
+            .then(|| text.trim().parse::<ipnet::IpNet>().ok())
+            .flatten()
+            .filter(|n| *n != n.trunc())
+        {
+            out.push(
+                Diagnostic::warning(
+                    "cidr-host-bits",
+                    format!(
+                        "`{text}` has host bits set; it is read as `{}`",
+                        net.trunc()
+                    ),
+                )
+                .at(loc)
+                .expected(format!("`{}`", net.trunc()))
+                .note("pySigma rejects such a network; write the network address"),
+            );
+        }
     }
 }
 
@@ -503,6 +524,26 @@ pub fn check_pack(rules: &[Rule]) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::valid_attack_tag;
+
+    #[test]
+    fn cidr_with_host_bits_is_a_warning() {
+        let rule = |v: &str| {
+            let text = format!(
+                "title: t\nid: 5c6f2f0e-0000-4000-8000-000000000001\nstatus: test\nlevel: low\nlogsource:\n  product: windows\ndetection:\n  sel:\n    A|cidr: '{v}'\n  condition: sel\n"
+            );
+            let (rules, diags) = crate::sigma::read(crate::diag::SourceId(0), &text);
+            assert!(diags.is_empty(), "{diags:?}");
+            super::check_rule(&rules[0], Default::default())
+        };
+        let d = rule("10.1.2.3/16");
+        let w: Vec<_> = d.iter().filter(|d| d.code == "cidr-host-bits").collect();
+        assert_eq!(w.len(), 1, "{d:?}");
+        assert!(!w[0].is_error());
+        assert!(w[0].message.contains("10.1.0.0/16"), "{}", w[0].message);
+        for ok in ["10.1.0.0/16", "10.1.2.3", "fe80::/10"] {
+            assert!(rule(ok).iter().all(|d| d.code != "cidr-host-bits"), "{ok}");
+        }
+    }
 
     #[test]
     fn attack_ids() {

@@ -6,6 +6,7 @@
 //! semantic form ([`norm::Expr`]) that targets and the evaluator consume.
 
 pub mod check;
+pub mod json;
 pub mod modifier;
 pub mod norm;
 pub mod string;
