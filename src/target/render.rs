@@ -277,6 +277,15 @@ impl<'a> Renderer<'a> {
         })
     }
 
+    /// Whether a Sigma field is mapped to an expression rather than a column name.
+    fn is_expression(&self, name: &str) -> bool {
+        self.logsource
+            .fields
+            .get(name)
+            .or_else(|| self.spec.fields.get(name))
+            .is_some_and(|m| !self.field_re.is_match(m))
+    }
+
     /// The column or expression a Sigma field becomes, written as the dialect needs.
     pub fn field(&self, name: &str, span: Span) -> Result<String, Unsupported> {
         let mapped = self
@@ -420,8 +429,14 @@ impl<'a> Renderer<'a> {
                 (kind, fill(t, &[("field", fld), ("net", &q)]))
             }
             Test::Num { op, value } => {
+                // A field mapped to an expression (not a plain column) may hold text: the
+                // dialect's `num_expr` converts it first, when it has one.
+                let kind = match (&p.field, self.template(Kind::NumExpr)) {
+                    (Some(f), Some(_)) if self.is_expression(f) => Kind::NumExpr,
+                    _ => Kind::Num,
+                };
                 let t = self
-                    .template(Kind::Num)
+                    .template(kind)
                     .ok_or_else(|| Unsupported::at(span, "a numeric comparison"))?;
                 let opname = op.name();
                 let o =
@@ -429,10 +444,7 @@ impl<'a> Renderer<'a> {
                         Unsupported::at(span, format!("the comparison `{opname}`"))
                     })?;
                 let n = value.to_string();
-                (
-                    Kind::Num,
-                    fill(t, &[("field", fld), ("op", o), ("number", &n)]),
-                )
+                (kind, fill(t, &[("field", fld), ("op", o), ("number", &n)]))
             }
             Test::Bool(b) => {
                 let t = self

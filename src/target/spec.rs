@@ -187,6 +187,9 @@ pub enum Kind {
     ExistsTrue,
     ExistsFalse,
     Num,
+    /// Numeric comparison on a field mapped to an expression rather than a column (KQL:
+    /// `tostring(EventData.X)` holds text, so the number must be parsed first). Absent: `num`.
+    NumExpr,
     Bool,
     /// Keyword: plain text anywhere in the event (`{value}`).
     Keyword,
@@ -224,6 +227,7 @@ impl Kind {
             Kind::ExistsTrue => "exists_true",
             Kind::ExistsFalse => "exists_false",
             Kind::Num => "num",
+            Kind::NumExpr => "num_expr",
             Kind::Bool => "bool",
             Kind::Keyword => "keyword",
             Kind::KeywordCased => "keyword_cased",
