@@ -268,3 +268,36 @@ fn numbers_on_text_expressions_are_parsed_and_guarded() {
     .unwrap();
     assert_eq!(condition_of(&q), "EventID == 4624");
 }
+
+/// Kusto reads IPv4 text as its mapped IPv6 address, Sigma never puts an IPv4 address in an
+/// IPv6 network: networks that overlap `::ffff:0:0/96` exclude IPv4 text first; others do not
+/// need to.
+#[test]
+fn ipv6_networks_overlapping_the_mapped_range_exclude_ipv4_text() {
+    for target in ["kql-defender", "kql-sentinel"] {
+        let q = |net: &str, cond: &str| {
+            let src = format!("  a = DestinationIp cidr \"{net}\"\n  condition {cond}");
+            let q = query(target, "product=windows category=network_connection", &src).unwrap();
+            condition_of(&q).to_string()
+        };
+        for net in ["::ffff:10.0.0.0/104", "::/0", "::ffff:0.0.0.0/96", "::/64"] {
+            assert_eq!(
+                q(net, "a"),
+                format!("(isnull(parse_ipv4(RemoteIP)) and ipv6_is_in_range(RemoteIP, \"{net}\"))"),
+                "{target} {net}"
+            );
+            assert_eq!(
+                q(net, "not a"),
+                format!("not(coalesce((isnull(parse_ipv4(RemoteIP)) and ipv6_is_in_range(RemoteIP, \"{net}\")), false))"),
+                "{target} {net}"
+            );
+        }
+        for net in ["fe80::/10", "2001:db8::/32", "::1/128"] {
+            assert_eq!(
+                q(net, "a"),
+                format!("ipv6_is_in_range(RemoteIP, \"{net}\")"),
+                "{target} {net}"
+            );
+        }
+    }
+}

@@ -420,6 +420,12 @@ impl<'a> Renderer<'a> {
             Test::Cidr(net) => {
                 let (kind, what) = match net {
                     ipnet::IpNet::V4(_) => (Kind::Cidr4, "an IPv4 CIDR match"),
+                    ipnet::IpNet::V6(n)
+                        if overlaps_ipv4_mapped(n)
+                            && self.template(Kind::Cidr6Mapped).is_some() =>
+                    {
+                        (Kind::Cidr6Mapped, "an IPv6 CIDR match")
+                    }
                     ipnet::IpNet::V6(_) => (Kind::Cidr6, "an IPv6 CIDR match"),
                 };
                 let t = self
@@ -650,4 +656,13 @@ mod tests {
         assert!(re.is_match(r"c:\A\x\nYbz.EXE"));
         assert!(!re.is_match(r"c:\A\x\nYbz.EXE.bak"));
     }
+}
+
+/// Whether an IPv6 network shares addresses with the IPv4-mapped range `::ffff:0:0/96`. Sigma
+/// compares addresses by family (IPv4 text is never in an IPv6 network), but some platforms
+/// read IPv4 text as its mapped IPv6 address; such networks get the `cidr6_mapped` template.
+fn overlaps_ipv4_mapped(net: &ipnet::Ipv6Net) -> bool {
+    let mapped = ipnet::Ipv6Net::new(std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96)
+        .expect("a valid prefix length");
+    net.contains(&mapped.network()) || mapped.contains(&net.network())
 }

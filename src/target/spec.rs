@@ -183,6 +183,9 @@ pub enum Kind {
     Regex,
     Cidr4,
     Cidr6,
+    /// IPv6 CIDR overlapping the IPv4-mapped range `::ffff:0:0/96`, where a platform that reads
+    /// IPv4 text as mapped IPv6 (Kusto) would also match plain IPv4 addresses. Absent: `cidr6`.
+    Cidr6Mapped,
     Null,
     ExistsTrue,
     ExistsFalse,
@@ -223,6 +226,7 @@ impl Kind {
             Kind::Regex => "regex",
             Kind::Cidr4 => "cidr4",
             Kind::Cidr6 => "cidr6",
+            Kind::Cidr6Mapped => "cidr6_mapped",
             Kind::Null => "null",
             Kind::ExistsTrue => "exists_true",
             Kind::ExistsFalse => "exists_false",
