@@ -632,6 +632,15 @@ pub fn cmp_symbol(op: CmpOp) -> &'static str {
     }
 }
 
+/// Whether an IPv6 network shares addresses with the IPv4-mapped range `::ffff:0:0/96`. Sigma
+/// compares addresses by family (IPv4 text is never in an IPv6 network), but some platforms
+/// read IPv4 text as its mapped IPv6 address; such networks get the `cidr6_mapped` template.
+fn overlaps_ipv4_mapped(net: &ipnet::Ipv6Net) -> bool {
+    let mapped = ipnet::Ipv6Net::new(std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96)
+        .expect("a valid prefix length");
+    net.contains(&mapped.network()) || mapped.contains(&net.network())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,13 +665,4 @@ mod tests {
         assert!(re.is_match(r"c:\A\x\nYbz.EXE"));
         assert!(!re.is_match(r"c:\A\x\nYbz.EXE.bak"));
     }
-}
-
-/// Whether an IPv6 network shares addresses with the IPv4-mapped range `::ffff:0:0/96`. Sigma
-/// compares addresses by family (IPv4 text is never in an IPv6 network), but some platforms
-/// read IPv4 text as its mapped IPv6 address; such networks get the `cidr6_mapped` template.
-fn overlaps_ipv4_mapped(net: &ipnet::Ipv6Net) -> bool {
-    let mapped = ipnet::Ipv6Net::new(std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96)
-        .expect("a valid prefix length");
-    net.contains(&mapped.network()) || mapped.contains(&net.network())
 }
