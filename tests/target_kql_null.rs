@@ -304,3 +304,40 @@ fn ipv6_networks_overlapping_the_mapped_range_exclude_ipv4_text() {
         }
     }
 }
+
+/// Long or-chains are split into grouped runs (Kusto.Language rejects deep chains); the
+/// grouping keeps every operand once and the meaning of the chain.
+#[test]
+fn long_chains_are_grouped_without_changing_meaning() {
+    let values: Vec<String> = (0..100).map(|i| format!("\"v{i:03}x\"")).collect();
+    for target in ["kql-defender", "kql-sentinel"] {
+        let q = query(
+            target,
+            PROC,
+            &format!(
+                "  a = CommandLine contains {}\n  condition not a",
+                values.join(", ")
+            ),
+        )
+        .unwrap();
+        let cond = condition_of(&q);
+        let tree = parse(cond);
+        for v in &values {
+            assert_eq!(cond.matches(v.as_str()).count(), 1, "{target}: {v}");
+        }
+        // No run of more than 32 operands at any level.
+        fn widest(e: &E) -> usize {
+            match e {
+                E::And(xs) | E::Or(xs) => xs.iter().map(widest).max().unwrap_or(0).max(xs.len()),
+                E::Not(x) | E::Coalesce(x) => widest(x),
+                E::Leaf(_) => 0,
+            }
+        }
+        assert!(widest(&tree) <= 32, "{target}: {cond}");
+        // not(any of them): true only when every leaf is false.
+        for hit in [None, Some(0), Some(57), Some(99)] {
+            let leaf = |t: &str| Some(hit.is_some_and(|i| t.contains(&format!("v{i:03}x"))));
+            assert_eq!(kusto(&tree, &leaf), Some(hit.is_none()), "{target} {hit:?}");
+        }
+    }
+}

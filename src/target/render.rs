@@ -251,7 +251,7 @@ impl<'a> Renderer<'a> {
                 for x in xs {
                     parts.push(self.operand(x, neg, depth)?);
                 }
-                Ok(parts.join(sep))
+                Ok(self.chain(parts, sep))
             }
             Expr::Not(x) => {
                 let inner = self.operand(x, !neg, depth)?;
@@ -266,6 +266,25 @@ impl<'a> Renderer<'a> {
             }
             Expr::Pred(p) => self.pred(p, neg),
         }
+    }
+
+    /// Operands joined by `sep`; with `max_chain`, long runs become grouped runs of at most that
+    /// many operands (repeatedly, so the nesting depth grows with the logarithm of the length).
+    fn chain(&self, mut parts: Vec<String>, sep: &str) -> String {
+        let n = match self.dialect.max_chain {
+            Some(n) if n >= 2 => n,
+            _ => return parts.join(sep),
+        };
+        while parts.len() > n {
+            parts = parts
+                .chunks(n)
+                .map(|c| match c {
+                    [one] => one.clone(),
+                    _ => fill(&self.dialect.group, &[("x", &c.join(sep))]),
+                })
+                .collect();
+        }
+        parts.join(sep)
     }
 
     /// A sub-expression as an operand: compound ones get the dialect's grouping.

@@ -102,6 +102,11 @@ pub struct Dialect {
     /// an implicit AND, and a reader should not need SPL's OR-before-AND precedence).
     #[serde(default)]
     pub group_top_or: bool,
+    /// Longest run of operands joined by one `and`/`or` before they are split into grouped
+    /// runs (same meaning; and/or are associative). Kusto's analyser parses a chain as nested
+    /// binary nodes and rejects a query deeper than its safe limit. Absent: no limit.
+    #[serde(default)]
+    pub max_chain: Option<usize>,
     #[serde(default)]
     pub true_expr: Option<String>,
     #[serde(default)]
