@@ -141,7 +141,7 @@ fn keywords_numbers_cidr_fieldref() {
     .unwrap();
     assert_eq!(
         n,
-        "DeviceNetworkEvents\n| where (ipv4_is_in_range(RemoteIP, \"10.0.0.0/8\") or ipv6_is_in_range(RemoteIP, \"fe80::/10\")) and not((isnotnull(RemotePort) and RemotePort >= 1024))"
+        "DeviceNetworkEvents\n| where (ipv4_is_in_range(RemoteIP, \"10.0.0.0/8\") or ipv6_is_in_range(RemoteIP, \"fe80::/10\")) and not(coalesce(RemotePort >= 1024, false))"
     );
     let s = query(
         "splunk",

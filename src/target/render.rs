@@ -323,7 +323,7 @@ impl<'a> Renderer<'a> {
                 for x in xs {
                     parts.push(self.operand(x, neg, depth)?);
                 }
-                Ok(parts.join(sep))
+                Ok(self.chain(parts, sep))
             }
             Expr::Not(x) => {
                 let inner = self.operand(x, !neg, depth)?;
@@ -340,6 +340,25 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// Operands joined by `sep`; with `max_chain`, long runs become grouped runs of at most that
+    /// many operands (repeatedly, so the nesting depth grows with the logarithm of the length).
+    fn chain(&self, mut parts: Vec<String>, sep: &str) -> String {
+        let n = match self.dialect.max_chain {
+            Some(n) if n >= 2 => n,
+            _ => return parts.join(sep),
+        };
+        while parts.len() > n {
+            parts = parts
+                .chunks(n)
+                .map(|c| match c {
+                    [one] => one.clone(),
+                    _ => fill(&self.dialect.group, &[("x", &c.join(sep))]),
+                })
+                .collect();
+        }
+        parts.join(sep)
+    }
+
     /// A sub-expression as an operand: compound ones get the dialect's grouping.
     fn operand(&self, e: &Expr, neg: bool, depth: usize) -> Result<String, Unsupported> {
         let s = self.expr(e, neg, depth + 1)?;
@@ -347,6 +366,15 @@ impl<'a> Renderer<'a> {
             Expr::And(xs) | Expr::Or(xs) if xs.len() > 1 => fill(&self.dialect.group, &[("x", &s)]),
             _ => s,
         })
+    }
+
+    /// Whether a Sigma field is mapped to an expression rather than a column name.
+    fn is_expression(&self, name: &str) -> bool {
+        self.logsource
+            .fields
+            .get(name)
+            .or_else(|| self.spec.fields.get(name))
+            .is_some_and(|m| !self.field_re.is_match(m))
     }
 
     /// The column or expression a Sigma field becomes, written as the dialect needs.
@@ -484,6 +512,12 @@ impl<'a> Renderer<'a> {
             Test::Cidr(net) => {
                 let (kind, what) = match net {
                     ipnet::IpNet::V4(_) => (Kind::Cidr4, "an IPv4 CIDR match"),
+                    ipnet::IpNet::V6(n)
+                        if overlaps_ipv4_mapped(n)
+                            && self.template(Kind::Cidr6Mapped).is_some() =>
+                    {
+                        (Kind::Cidr6Mapped, "an IPv6 CIDR match")
+                    }
                     ipnet::IpNet::V6(_) => (Kind::Cidr6, "an IPv6 CIDR match"),
                 };
                 let t = self
@@ -493,8 +527,14 @@ impl<'a> Renderer<'a> {
                 (kind, fill(t, &[("field", fld), ("net", &q)]))
             }
             Test::Num { op, value } => {
+                // A field mapped to an expression (not a plain column) may hold text: the
+                // dialect's `num_expr` converts it first, when it has one.
+                let kind = match (&p.field, self.template(Kind::NumExpr)) {
+                    (Some(f), Some(_)) if self.is_expression(f) => Kind::NumExpr,
+                    _ => Kind::Num,
+                };
                 let t = self
-                    .template(Kind::Num)
+                    .template(kind)
                     .ok_or_else(|| Unsupported::at(span, "a numeric comparison"))?;
                 let opname = op.name();
                 let o =
@@ -502,10 +542,7 @@ impl<'a> Renderer<'a> {
                         Unsupported::at(span, format!("the comparison `{opname}`"))
                     })?;
                 let n = value.to_string();
-                (
-                    Kind::Num,
-                    fill(t, &[("field", fld), ("op", o), ("number", &n)]),
-                )
+                (kind, fill(t, &[("field", fld), ("op", o), ("number", &n)]))
             }
             Test::Bool(b) => {
                 let t = self
@@ -749,6 +786,15 @@ pub fn cmp_symbol(op: CmpOp) -> &'static str {
         CmpOp::Lt => "<",
         CmpOp::Lte => "<=",
     }
+}
+
+/// Whether an IPv6 network shares addresses with the IPv4-mapped range `::ffff:0:0/96`. Sigma
+/// compares addresses by family (IPv4 text is never in an IPv6 network), but some platforms
+/// read IPv4 text as its mapped IPv6 address; such networks get the `cidr6_mapped` template.
+fn overlaps_ipv4_mapped(net: &ipnet::Ipv6Net) -> bool {
+    let mapped = ipnet::Ipv6Net::new(std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96)
+        .expect("a valid prefix length");
+    net.contains(&mapped.network()) || mapped.contains(&net.network())
 }
 
 #[cfg(test)]

@@ -114,6 +114,11 @@ pub struct Dialect {
     /// an implicit AND, and a reader should not need SPL's OR-before-AND precedence).
     #[serde(default)]
     pub group_top_or: bool,
+    /// Longest run of operands joined by one `and`/`or` before they are split into grouped
+    /// runs (same meaning; and/or are associative). Kusto's analyser parses a chain as nested
+    /// binary nodes and rejects a query deeper than its safe limit. Absent: no limit.
+    #[serde(default)]
+    pub max_chain: Option<usize>,
     #[serde(default)]
     pub true_expr: Option<String>,
     #[serde(default)]
@@ -200,10 +205,16 @@ pub enum Kind {
     Regex,
     Cidr4,
     Cidr6,
+    /// IPv6 CIDR overlapping the IPv4-mapped range `::ffff:0:0/96`, where a platform that reads
+    /// IPv4 text as mapped IPv6 (Kusto) would also match plain IPv4 addresses. Absent: `cidr6`.
+    Cidr6Mapped,
     Null,
     ExistsTrue,
     ExistsFalse,
     Num,
+    /// Numeric comparison on a field mapped to an expression rather than a column (KQL:
+    /// `tostring(EventData.X)` holds text, so the number must be parsed first). Absent: `num`.
+    NumExpr,
     Bool,
     /// Keyword: plain text anywhere in the event (`{value}`).
     Keyword,
@@ -237,10 +248,12 @@ impl Kind {
             Kind::Regex => "regex",
             Kind::Cidr4 => "cidr4",
             Kind::Cidr6 => "cidr6",
+            Kind::Cidr6Mapped => "cidr6_mapped",
             Kind::Null => "null",
             Kind::ExistsTrue => "exists_true",
             Kind::ExistsFalse => "exists_false",
             Kind::Num => "num",
+            Kind::NumExpr => "num_expr",
             Kind::Bool => "bool",
             Kind::Keyword => "keyword",
             Kind::KeywordCased => "keyword_cased",
