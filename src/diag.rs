@@ -279,12 +279,21 @@ impl Sources {
 
     /// Render rustc-style: `error[code]: message`, ` --> path:line:col`, the line and a caret.
     pub fn render(&self, d: &Diagnostic, color: bool) -> String {
+        // Only the files this diagnostic points into: building line tables for every file of a
+        // large run, once per diagnostic, made rendering quadratic.
         let mut files = SimpleFiles::new();
-        let ids: Vec<usize> = self
-            .files
+        let mut ids: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+        for src in d
+            .loc
             .iter()
-            .map(|(p, t)| files.add(p.display().to_string(), t.as_str()))
-            .collect();
+            .map(|l| l.source)
+            .chain(d.secondary.iter().map(|s| s.loc.source))
+        {
+            ids.entry(src.0).or_insert_with(|| {
+                let (p, t) = &self.files[src.0 as usize];
+                files.add(p.display().to_string(), t.as_str())
+            });
+        }
         let sev = match d.severity {
             Severity::Error => cs::Severity::Error,
             Severity::Warning => cs::Severity::Warning,
@@ -301,13 +310,12 @@ impl Sources {
         let mut labels = Vec::new();
         if let Some(l) = d.loc {
             labels.push(
-                cs::Label::primary(ids[l.source.0 as usize], l.span.range())
-                    .with_message(d.label.clone()),
+                cs::Label::primary(ids[&l.source.0], l.span.range()).with_message(d.label.clone()),
             );
         }
         for s in &d.secondary {
             labels.push(
-                cs::Label::secondary(ids[s.loc.source.0 as usize], s.loc.span.range())
+                cs::Label::secondary(ids[&s.loc.source.0], s.loc.span.range())
                     .with_message(s.message.clone()),
             );
         }

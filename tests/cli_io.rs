@@ -93,7 +93,7 @@ fn binary_junk_never_panics() {
 fn json_diagnostics_carry_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("empty.det"), "\n\n").unwrap();
-    let o = detc(dir.path(), &["--format", "json", "check", "empty.det"]);
+    let o = detc(dir.path(), &["check", "--format", "json", "empty.det"]);
     assert_eq!(o.status.code(), Some(1));
     let line = String::from_utf8_lossy(&o.stdout)
         .lines()

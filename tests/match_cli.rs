@@ -76,7 +76,7 @@ fn matches_declared_source_and_reports_bad_records() {
     ]);
     assert!(out.is_empty());
     // Table output.
-    let (_, out, _) = detc(&["match", "--rules", r, "--events", e, "--output", "table"]);
+    let (_, out, _) = detc(&["match", "--rules", r, "--events", e, "--format", "table"]);
     assert!(out.lines().next().unwrap().contains("php_probe"), "{out}");
     // A bad --logsource is a usage error.
     let (code, _, err) = detc(&[

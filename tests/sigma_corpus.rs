@@ -115,26 +115,3 @@ fn corpus_reads_and_round_trips() {
     }
     assert!(rules_seen >= files.len() - EXPECTED_FAILURES.len());
 }
-
-/// With DETC_SIGMA_DUMP=<dir>, write every round-tripped rule there (for `sigma check`).
-#[test]
-fn dump_for_external_check() {
-    let (Some(dir), Some(root)) = (std::env::var_os("DETC_SIGMA_DUMP"), corpus()) else {
-        return;
-    };
-    let mut files = Vec::new();
-    yml_files(&root, &mut files);
-    std::fs::create_dir_all(&dir).unwrap();
-    for path in &files {
-        let text = std::fs::read_to_string(path).unwrap();
-        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let (rules, _) = sigma::read_named(SourceId(0), &text, &stem);
-        for r in rules {
-            std::fs::write(
-                Path::new(&dir).join(format!("{}.yml", r.name)),
-                sigma::write(&r),
-            )
-            .unwrap();
-        }
-    }
-}

@@ -317,3 +317,25 @@ fn crlf_and_bom_files_read_like_lf_files() {
     sigma::clear_spans(&mut b);
     assert_eq!(a, b);
 }
+
+mod fuzz {
+    use detc::diag::SourceId;
+    use detc::sigma;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// Text made of YAML's structural characters and Sigma words never panics the reader,
+        /// and every error it reports has a location inside the text.
+        #[test]
+        fn reader_never_panics(text in "(title|detection|condition|sel|logsource|correlation|filter|rules|type|timespan|:| |\n|-|\\[|\\]|\\{|\\}|'|\"|\\||contains|all|not|and|or|\\(|\\)|1 of|\\*|%|#|---|&a|\\*a|!!str|\t|é){0,60}") {
+            let (_, diags) = sigma::read(SourceId(0), &text);
+            for d in diags {
+                if let Some(loc) = d.loc {
+                    prop_assert!(loc.span.end as usize <= text.len());
+                    prop_assert!(text.is_char_boundary(loc.span.start as usize));
+                }
+            }
+        }
+    }
+}

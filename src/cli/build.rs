@@ -12,6 +12,8 @@ use crate::pack::write::{compare, read_tree, write_atomic};
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// Rule files or folders (.det, .yml, .yaml). Default: rules
     pub paths: Vec<PathBuf>,
     /// Output folder.
@@ -30,6 +32,8 @@ pub struct BuildArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// Rule files or folders. Default: rules
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -47,6 +51,9 @@ pub struct CommonArgs {
     /// A rule that a target cannot express is an error instead of a warning.
     #[arg(long)]
     pub strict: bool,
+    /// YAML file with values for `expand` placeholders (`Administrators: [...]`).
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
 }
 
 fn options(paths: Vec<PathBuf>, common: CommonArgs, keep_going: bool) -> Options {
@@ -57,11 +64,12 @@ fn options(paths: Vec<PathBuf>, common: CommonArgs, keep_going: bool) -> Options
         strict: common.strict,
         keep_going,
         placeholders: None,
+        placeholders_file: common.placeholders,
         progress: super::show_progress(),
     }
 }
 
-pub fn run_build(a: BuildArgs, out: &Printer) -> ExitCode {
+pub fn run_build(out: &Printer, a: BuildArgs) -> ExitCode {
     let opts = options(a.paths, a.common, a.keep_going);
     let mut sources = Sources::new();
     let backends = match select_backends(&opts) {
@@ -152,7 +160,7 @@ pub fn run_build(a: BuildArgs, out: &Printer) -> ExitCode {
     exit_code(&diags)
 }
 
-pub fn run_check(a: CheckArgs, out: &Printer) -> ExitCode {
+pub fn run_check(out: &Printer, a: CheckArgs) -> ExitCode {
     let opts = options(a.paths, a.common, false);
     let mut sources = Sources::new();
     let backends = match select_backends(&opts) {

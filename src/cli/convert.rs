@@ -21,6 +21,8 @@ pub enum To {
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// What to convert to.
     #[arg(long)]
     pub to: To,
@@ -58,7 +60,7 @@ fn relative_dir(source: &Path, inputs: &[PathBuf]) -> PathBuf {
     PathBuf::new()
 }
 
-pub fn run(a: ConvertArgs, out: &Printer) -> ExitCode {
+pub fn run(out: &Printer, a: ConvertArgs) -> ExitCode {
     let mut sources = Sources::new();
     let (rules, mut diags) = load_rules(&a.paths, &mut sources);
     match &a.out {

@@ -11,6 +11,8 @@ use crate::pack::load::{collect_files, kind_of, read_source, Kind};
 
 #[derive(Args, Debug)]
 pub struct FmtArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// Files or folders. Default: rules
     pub paths: Vec<PathBuf>,
     /// Do not write; list files that are not formatted and exit 1 if any.
@@ -18,7 +20,7 @@ pub struct FmtArgs {
     pub check: bool,
 }
 
-pub fn run(a: FmtArgs, out: &Printer) -> ExitCode {
+pub fn run(out: &Printer, a: FmtArgs) -> ExitCode {
     let mut diags = Diagnostics::new();
     let mut sources = Sources::new();
     let files = collect_files(&default_inputs(a.paths), &mut diags);

@@ -29,8 +29,8 @@ pub struct MatchArgs {
     #[arg(long, required = true, num_args = 1..)]
     pub events: Vec<PathBuf>,
     /// Output layout of the matches (stdout).
-    #[arg(long = "output", value_enum, default_value_t = MatchFormat::Jsonl)]
-    pub output: MatchFormat,
+    #[arg(long, alias = "output", value_enum, default_value_t = MatchFormat::Jsonl)]
+    pub format: MatchFormat,
     /// Declare the source of events that carry no Channel/EventID:
     /// `category=proxy[,product=P][,service=S]`.
     #[arg(long)]
@@ -54,7 +54,7 @@ pub fn run(args: MatchArgs) -> ExitCode {
         declared,
         placeholders: None,
     };
-    let format = match args.output {
+    let format = match args.format {
         MatchFormat::Jsonl => OutFormat::Jsonl,
         MatchFormat::Table => OutFormat::Table,
     };

@@ -22,14 +22,19 @@ use crate::diag::{Diagnostics, Sources};
     about = "A detection-rule compiler: one readable rule language to Sigma, Splunk SPL and Kusto (KQL)."
 )]
 pub struct Cli {
-    /// How to print diagnostics.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
     /// Colour diagnostics: auto (on a terminal), always, never.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--format` for the commands that print diagnostics.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct DiagArgs {
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,13 +71,13 @@ pub enum Command {
 /// Entry point used by `main`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let out = Printer::new(cli.format, cli.color);
+    let out = |d: DiagArgs| Printer::new(d.format, cli.color);
     match cli.command {
-        Command::Build(a) => build::run_build(a, &out),
-        Command::Check(a) => build::run_check(a, &out),
-        Command::Test(a) => test::run(a, &out),
-        Command::Fmt(a) => fmt::run(a, &out),
-        Command::Convert(a) => convert::run(a, &out),
+        Command::Build(a) => build::run_build(&out(a.diag), a),
+        Command::Check(a) => build::run_check(&out(a.diag), a),
+        Command::Test(a) => test::run(&out(a.diag), a),
+        Command::Fmt(a) => fmt::run(&out(a.diag), a),
+        Command::Convert(a) => convert::run(&out(a.diag), a),
         Command::Match(a) => match_cmd::run(a),
     }
 }

@@ -11,13 +11,19 @@ use crate::pack::build::{load_and_check, Options};
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
+    #[command(flatten)]
+    pub diag: super::DiagArgs,
     /// Rule files or folders. Default: rules
     pub paths: Vec<PathBuf>,
+    /// YAML file with values for `expand` placeholders.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
 }
 
-pub fn run(a: TestArgs, out: &Printer) -> ExitCode {
+pub fn run(out: &Printer, a: TestArgs) -> ExitCode {
     let opts = Options {
         inputs: default_inputs(a.paths),
+        placeholders_file: a.placeholders,
         ..Options::default()
     };
     let mut sources = Sources::new();

@@ -28,6 +28,7 @@ pub const ATTACK_TACTICS: &[&str] = &[
     "privilege-escalation",
     "defense-evasion",
     "defense-impairment",
+    "stealth",
     "credential-access",
     "discovery",
     "lateral-movement",
@@ -114,7 +115,8 @@ fn check_meta(rule: &Rule, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `t1234`, `t1234.001`, `g0032`, `s0246`, `ta0005`, or a tactic name.
+/// `t1234`, `t1234.001`, `g0032`, `s0246`, `c0022`, `m1042`, `ds0005`, `ta0005`, or a tactic
+/// name.
 pub fn valid_attack_tag(rest: &str) -> bool {
     let lower = rest.to_ascii_lowercase();
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
@@ -130,8 +132,14 @@ pub fn valid_attack_tag(rest: &str) -> bool {
             None => digits(t, 4),
         };
     }
-    if let Some(t) = lower.strip_prefix('g').or_else(|| lower.strip_prefix('s')) {
-        return digits(t, 4);
+    // Groups, software, campaigns, mitigations and data sources: one letter (two for data
+    // sources) and four digits.
+    for prefix in ["g", "s", "c", "m", "ds"] {
+        if let Some(t) = lower.strip_prefix(prefix) {
+            if digits(t, 4) {
+                return true;
+            }
+        }
     }
     false
 }
@@ -471,4 +479,38 @@ pub fn check_pack(rules: &[Rule]) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_attack_tag;
+
+    #[test]
+    fn attack_ids() {
+        for ok in [
+            "t1098",
+            "T1136.001",
+            "g0032",
+            "s0246",
+            "ds0005",
+            "m1042",
+            "c0022",
+            "ta0005",
+            "defense-evasion",
+            "stealth",
+        ] {
+            assert!(valid_attack_tag(ok), "{ok}");
+        }
+        for bad in [
+            "t12345",
+            "t1136.01",
+            "t113",
+            "g032",
+            "x0001",
+            "defence-evasion",
+            "t1136.",
+        ] {
+            assert!(!valid_attack_tag(bad), "{bad}");
+        }
+    }
 }

@@ -23,6 +23,9 @@ pub struct Options {
     /// Rules with errors are left out (and listed in the manifest) instead of stopping the build.
     pub keep_going: bool,
     pub placeholders: Option<Placeholders>,
+    /// A YAML file of placeholder values (`name: [values]`) for `|expand`, read into
+    /// `placeholders` by [`load_and_check`].
+    pub placeholders_file: Option<PathBuf>,
     /// Show a progress bar on stderr (the CLI turns it on for terminals, never in CI).
     pub progress: bool,
 }
@@ -55,23 +58,45 @@ pub struct Checked {
 /// Load every rule under the inputs and run all checks.
 pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
     let (rules, mut diags) = super::load::load_rules(&opts.inputs, sources);
+    let mut placeholders = opts.placeholders.clone();
+    if let Some(path) = &opts.placeholders_file {
+        if let Some((id, true)) = super::load::read_source(path, sources, &mut diags) {
+            let text = sources.text(id).to_string();
+            match crate::sigma::read_placeholders(id, &text) {
+                Ok(p) => placeholders.get_or_insert_with(Default::default).extend(p),
+                Err(d) => diags.push(d),
+            }
+        }
+    }
     let norm = NormOptions {
-        placeholders: opts.placeholders.as_ref(),
+        placeholders: placeholders.as_ref(),
     };
     let mut failed = vec![false; rules.len()];
     let mut exprs = Vec::with_capacity(rules.len());
     let pb = bar(opts.progress, rules.len(), "checking");
-    for (i, r) in rules.iter().enumerate() {
-        pb.inc(1);
-        let ds = check_rule(r, norm);
+    // Checks and normalisation are independent per rule: run them in parallel, keep rule order.
+    let per_rule: Vec<(Vec<Diagnostic>, Option<Expr>)> = {
+        use rayon::prelude::*;
+        rules
+            .par_iter()
+            .map(|r| {
+                pb.inc(1);
+                let ds = check_rule(r, norm);
+                let ok = !ds.iter().any(Diagnostic::is_error);
+                let expr = match (&r.body, ok) {
+                    (RuleBody::Detection(_), true) => normalize(r, norm).ok(),
+                    _ => None,
+                };
+                (ds, expr)
+            })
+            .collect()
+    };
+    for (i, (ds, expr)) in per_rule.into_iter().enumerate() {
         if ds.iter().any(Diagnostic::is_error) {
             failed[i] = true;
         }
         diags.extend(ds);
-        exprs.push(match (&r.body, failed[i]) {
-            (RuleBody::Detection(_), false) => normalize(r, norm).ok(),
-            _ => None,
-        });
+        exprs.push(expr);
     }
     pb.finish_and_clear();
     for d in check_pack(&rules) {
@@ -163,12 +188,20 @@ pub fn compile(
     );
     for b in backends {
         let mut done: Vec<(usize, Compiled)> = Vec::new();
-        for (i, rule) in checked.rules.iter().enumerate() {
-            pb.inc(1);
-            if checked.failed[i] {
-                continue;
-            }
-            match b.compile(i, &ctx) {
+        // Rules compile independently; collect in rule order so output stays deterministic.
+        let outcomes: Vec<Option<Outcome>> = {
+            use rayon::prelude::*;
+            (0..checked.rules.len())
+                .into_par_iter()
+                .map(|i| {
+                    pb.inc(1);
+                    (!checked.failed[i]).then(|| b.compile(i, &ctx))
+                })
+                .collect()
+        };
+        for (i, (rule, outcome)) in checked.rules.iter().zip(outcomes).enumerate() {
+            let Some(outcome) = outcome else { continue };
+            match outcome {
                 Outcome::Compiled(c) => {
                     compiled_n += 1;
                     done.push((i, c));
@@ -248,29 +281,40 @@ pub fn compile(
                 targets,
             }),
             None => manifest.failed.push(FailedEntry {
-                name: r.name.clone(),
+                name: Some(r.name.clone()),
                 source,
                 diagnostics: checked
                     .diags
                     .iter()
-                    .filter(|d| {
-                        d.is_error()
-                            && d.loc.is_some_and(|l| {
-                                l.source == r.loc.source
-                                    && r.loc.span.start <= l.span.start
-                                    && l.span.end <= r.loc.span.end
-                            })
-                    })
-                    .map(|d| {
-                        format!(
-                            "{}: {}",
-                            sources.position(d.loc.expect("filtered")),
-                            d.message
-                        )
-                    })
+                    .filter(|d| d.is_error() && d.loc.is_some_and(|l| inside(r, l)))
+                    .map(|d| render_short(sources, d))
                     .collect(),
             }),
         }
+    }
+    // Errors outside every rule: files that yielded no rule at all (syntax errors, ...).
+    let mut orphans: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for d in checked.diags.iter().filter(|d| d.is_error()) {
+        let Some(l) = d.loc else { continue };
+        if !checked.rules.iter().any(|r| inside(r, l)) {
+            let path = sources
+                .path(l.source)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            orphans
+                .entry(path)
+                .or_default()
+                .push(render_short(sources, d));
+        }
+    }
+    for (source, diagnostics) in orphans {
+        manifest.failed.push(FailedEntry {
+            name: None,
+            source,
+            diagnostics,
+        });
     }
     tree.insert("manifest.json".into(), manifest.to_json());
     for (path, contents) in
@@ -284,6 +328,17 @@ pub fn compile(
         diags,
         compiled: compiled_n,
         skipped: skipped_n,
+    }
+}
+
+fn inside(r: &Rule, l: crate::diag::Loc) -> bool {
+    r.loc.source == l.source && r.loc.span.start <= l.span.start && l.span.end <= r.loc.span.end
+}
+
+fn render_short(sources: &Sources, d: &Diagnostic) -> String {
+    match d.loc {
+        Some(l) => format!("{}: {}: {}", sources.position(l), d.code, d.message),
+        None => format!("{}: {}", d.code, d.message),
     }
 }
 

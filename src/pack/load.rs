@@ -128,41 +128,51 @@ pub fn read_source(
     }
 }
 
+/// Parse one file's text with the front end its extension names.
+fn parse_one(f: &Path, id: crate::diag::SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
+    if text.trim().is_empty() {
+        let d = Diagnostic::error("empty-file", "file holds no rules")
+            .at(Loc::new(id, Span::at(0)))
+            .expected(match kind_of(f) {
+                Some(Kind::Sigma) => "a Sigma rule",
+                _ => "`rule NAME { ... }`",
+            });
+        return (Vec::new(), vec![d]);
+    }
+    match kind_of(f) {
+        Some(Kind::Sigma) => {
+            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("rule");
+            crate::sigma::read_named(id, text, stem)
+        }
+        _ => crate::dsl::parse(id, text),
+    }
+}
+
 /// Load every rule under `paths`. Rules come back in file order, then in order within a file.
 pub fn load_rules(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Rule>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let files = collect_files(paths, &mut diags);
     let mut rules = Vec::new();
+    // Read sequentially (I/O and `sources` are shared), then parse in parallel; results are
+    // gathered in file order, so the output does not depend on thread scheduling.
+    let mut loaded = Vec::new();
     for f in files {
         let Some((id, ok)) = read_source(&f, sources, &mut diags) else {
             continue;
         };
-        if !ok {
-            continue;
+        if ok {
+            loaded.push((f, id));
         }
-        let text = sources.text(id).to_string();
-        if text.trim().is_empty() {
-            diags.push(
-                Diagnostic::error("empty-file", "file holds no rules")
-                    .at(Loc::new(id, Span::at(0)))
-                    .expected(match kind_of(&f) {
-                        Some(Kind::Sigma) => "a Sigma rule",
-                        _ => "`rule NAME { ... }`",
-                    }),
-            );
-            continue;
-        }
-        let (rs, ds) = match kind_of(&f) {
-            Some(Kind::Sigma) => {
-                let stem = f
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or("rule")
-                    .to_string();
-                crate::sigma::read_named(id, &text, &stem)
-            }
-            _ => crate::dsl::parse(id, &text),
-        };
+    }
+    let parsed: Vec<(Vec<Rule>, Vec<Diagnostic>)> = {
+        use rayon::prelude::*;
+        let sources: &Sources = sources;
+        loaded
+            .par_iter()
+            .map(|(f, id)| parse_one(f, *id, sources.text(*id)))
+            .collect()
+    };
+    for (rs, ds) in parsed {
         diags.extend(ds);
         rules.extend(rs);
     }

@@ -41,7 +41,8 @@ pub enum TargetEntry {
 
 #[derive(Debug, Serialize)]
 pub struct FailedEntry {
-    pub name: String,
+    /// `None` when the file did not yield a rule at all (e.g. a syntax error).
+    pub name: Option<String>,
     pub source: String,
     pub diagnostics: Vec<String>,
 }

@@ -5,9 +5,16 @@
 //! overrides it. Every target implements [`Backend`]; the pack builder ([`crate::pack`]) calls
 //! [`Backend::compile`] once per rule and [`Backend::finish`] once per build.
 
+pub mod correlation;
+pub mod render;
 pub mod sigma_backend;
+pub mod spec;
+pub mod spec_backend;
 
+use std::collections::BTreeMap;
 use std::path::Path;
+
+use include_dir::{include_dir, Dir};
 
 use crate::diag::Diagnostic;
 use crate::ir::norm::Expr;
@@ -71,9 +78,112 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// Load every target: the built-in ones, or those in `dir` when given.
+/// The built-in target folders, embedded at build time.
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/targets");
+
+/// Load every target: the built-in ones, or those in `dir` when given (one sub-folder per
+/// target, each with a `target.yaml`). The Sigma back end is always registered as `sigma`.
+/// Targets come in folder-name order, so builds are deterministic.
 pub fn load_targets(dir: Option<&Path>) -> Result<Vec<Box<dyn Backend>>, Vec<Diagnostic>> {
-    let _ = dir;
-    // Sigma is built in; spec-driven targets are loaded from target.yaml files.
-    Ok(vec![Box::new(sigma_backend::SigmaBackend)])
+    let folders = match dir {
+        None => builtin_folders(),
+        Some(d) => disk_folders(d)?,
+    };
+    let mut out: Vec<Box<dyn Backend>> = vec![Box::new(sigma_backend::SigmaBackend)];
+    let mut errors = Vec::new();
+    for (name, files) in folders {
+        match spec_backend::SpecBackend::from_files(&name, &files) {
+            Ok(b) => out.push(Box::new(b)),
+            Err(d) => errors.push(d),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Load one spec target from a folder on disk (`targets/splunk`), or the built-in one of that
+/// name when `dir` is `None`.
+pub fn load_spec_target(
+    name: &str,
+    dir: Option<&Path>,
+) -> Result<spec_backend::SpecBackend, Diagnostic> {
+    let files = match dir {
+        Some(d) => read_folder(d).map_err(|e| {
+            Diagnostic::error("invalid-target", format!("cannot read target folder: {e}"))
+                .in_file(d)
+        })?,
+        None => builtin_folders().remove(name).ok_or_else(|| {
+            Diagnostic::error("invalid-target", format!("no built-in target `{name}`"))
+        })?,
+    };
+    spec_backend::SpecBackend::from_files(name, &files)
+}
+
+type Folders = BTreeMap<String, BTreeMap<String, String>>;
+
+fn builtin_folders() -> Folders {
+    let mut out = Folders::new();
+    for d in BUILTIN.dirs() {
+        let name = d.path().to_string_lossy().into_owned();
+        let mut files = BTreeMap::new();
+        collect_embedded(d, d.path(), &mut files);
+        if files.contains_key("target.yaml") {
+            out.insert(name, files);
+        }
+    }
+    out
+}
+
+fn collect_embedded(d: &Dir<'static>, root: &Path, out: &mut BTreeMap<String, String>) {
+    for f in d.files() {
+        if let (Ok(rel), Some(text)) = (f.path().strip_prefix(root), f.contents_utf8()) {
+            out.insert(rel.to_string_lossy().replace('\\', "/"), text.to_string());
+        }
+    }
+    for sub in d.dirs() {
+        collect_embedded(sub, root, out);
+    }
+}
+
+fn disk_folders(dir: &Path) -> Result<Folders, Vec<Diagnostic>> {
+    let err = |e: std::io::Error| {
+        vec![
+            Diagnostic::error("invalid-target", format!("cannot read targets folder: {e}"))
+                .in_file(dir),
+        ]
+    };
+    let mut out = Folders::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        if p.join("target.yaml").is_file() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            out.insert(name, read_folder(&p).map_err(err)?);
+        }
+    }
+    Ok(out)
+}
+
+fn read_folder(dir: &Path) -> std::io::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(text) = std::fs::read_to_string(&p) {
+                let rel = p.strip_prefix(dir).unwrap_or(&p);
+                out.insert(rel.to_string_lossy().replace('\\', "/"), text);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -10,6 +10,10 @@ impl Backend for SigmaBackend {
     }
     fn compile(&self, index: usize, cx: &Ctx) -> Outcome {
         let rule = &cx.rules[index];
+        // A rule Sigma cannot spell (e.g. a field name with `|`) is skipped, never mangled.
+        if let Some(d) = crate::sigma::check_writable(rule).into_iter().next() {
+            return Outcome::Skipped(d);
+        }
         Outcome::Compiled(Compiled {
             query: None,
             files: vec![OutFile {

@@ -1,0 +1,641 @@
+//! The generic query renderer: [`Expr`] plus one [`Dialect`] of a target spec gives query text.
+//!
+//! Nothing here knows a particular platform. Platform knowledge lives in the spec's templates;
+//! this module decides *which* template a predicate needs (exact, contains, wildcard, regex,
+//! ...), quotes every value with the dialect's own escaping, and refuses (with the construct
+//! and span) whatever the dialect cannot express exactly.
+
+use std::collections::BTreeMap;
+
+use super::spec::{Dialect, Kind, LogSourceSpec, RegexEngine, Spec, StringSyntax, Unmapped};
+use crate::diag::Span;
+use crate::ir::norm::{Expr, Position, Pred, Test};
+use crate::ir::{CmpOp, Piece, SigmaString};
+
+/// Column types of one table (`column -> type`).
+pub type Table = BTreeMap<String, String>;
+
+/// Why a rule (or one predicate of it) cannot be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// What cannot be expressed, in words ("a case-sensitive match", "the field `X`").
+    pub construct: String,
+    /// The predicate's span, when the problem belongs to one.
+    pub span: Option<Span>,
+}
+
+impl Unsupported {
+    fn at(span: Span, construct: impl Into<String>) -> Unsupported {
+        Unsupported {
+            construct: construct.into(),
+            span: Some(span),
+        }
+    }
+}
+
+/// Deepest condition nesting rendered (far beyond any real rule; guards the recursion).
+const MAX_DEPTH: usize = 256;
+
+/// Fill `{name}` slots in one pass. Text inserted for a slot is never scanned again, so a value
+/// containing `{field}` stays literal. `{{`/`}}` are not special: templates here are tiny.
+pub fn fill(template: &str, slots: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find('}').and_then(|j| {
+            let name = &after[..j];
+            slots.iter().find(|(n, _)| *n == name).map(|(_, v)| (j, *v))
+        }) {
+            Some((j, v)) => {
+                out.push_str(v);
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Characters that must not appear raw in any literal, even where the language would allow
+/// them: control characters, line and paragraph separators, zero-width and bidirectional
+/// formatting characters (so a query always reads as it runs).
+pub fn is_special_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Quote `text` as a string literal of the dialect. `Err(c)` names a character the dialect
+/// cannot write inside a literal.
+pub fn quote(text: &str, s: &StringSyntax) -> Result<String, char> {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push_str(&s.quote);
+    push_escaped(&mut out, text, s)?;
+    out.push_str(&s.quote);
+    Ok(out)
+}
+
+fn push_escaped(out: &mut String, text: &str, s: &StringSyntax) -> Result<(), char> {
+    for c in text.chars() {
+        if s.forbidden.contains(&c) {
+            return Err(c);
+        }
+        if let Some(e) = s.escapes.get(&c) {
+            out.push_str(e);
+        } else if is_special_char(c) {
+            match &s.control {
+                Some(t) => out.push_str(&fill(t, &[("hex4", &format!("{:04x}", c as u32))])),
+                None => return Err(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(())
+}
+
+/// Escape literal text for a regex that PCRE and RE2 read alike: metacharacters get a backslash,
+/// special characters become `\x{..}` so the regex text stays printable.
+pub fn regex_escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+            out.push(c);
+        } else if is_special_char(c) {
+            out.push_str(&format!("\\x{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// An anchored regex with exactly the pattern's meaning: `*` any run (newlines included),
+/// `?` one character, case-insensitive unless `cased`.
+pub fn pattern_regex(p: &SigmaString, cased: bool) -> String {
+    let mut out = String::from(if cased { "(?s)^" } else { "(?is)^" });
+    for piece in &p.pieces {
+        match piece {
+            Piece::Lit(t) => regex_escape(t, &mut out),
+            Piece::Star => out.push_str(".*"),
+            Piece::Qmark => out.push('.'),
+            // Placeholders are resolved by normalisation; an unresolved one never matches.
+            Piece::Placeholder(n) => regex_escape(&format!("%{n}%"), &mut out),
+        }
+    }
+    out.push('$');
+    out
+}
+
+/// Renders conditions of one rule for one dialect of one target.
+pub struct Renderer<'a> {
+    pub spec: &'a Spec,
+    pub dialect: &'a Dialect,
+    pub logsource: &'a LogSourceSpec,
+    /// Column schema of the log source's table, when the target keeps one.
+    pub schema: Option<&'a Table>,
+    /// The dialect's `field.bare` regex, compiled once when the target is loaded.
+    field_re: &'a regex::Regex,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(
+        spec: &'a Spec,
+        dialect: &'a Dialect,
+        field_re: &'a regex::Regex,
+        logsource: &'a LogSourceSpec,
+        schema: Option<&'a Table>,
+    ) -> Renderer<'a> {
+        Renderer {
+            spec,
+            dialect,
+            logsource,
+            schema,
+            field_re,
+        }
+    }
+
+    /// Compile a dialect's `field.bare` pattern (anchored).
+    pub fn field_regex(dialect: &Dialect) -> Result<regex::Regex, String> {
+        regex::Regex::new(&format!("^(?:{})$", dialect.field.bare))
+            .map_err(|e| format!("dialect `{}`: bad `field.bare` regex: {e}", dialect.name))
+    }
+
+    /// The condition as it goes into a query template (a top-level OR grouped when asked).
+    pub fn condition(&self, e: &Expr) -> Result<String, Unsupported> {
+        let cond = self.expr(e, false, 0)?;
+        Ok(
+            if self.dialect.group_top_or && matches!(e, Expr::Or(xs) if xs.len() > 1) {
+                fill(&self.dialect.group, &[("x", &cond)])
+            } else {
+                cond
+            },
+        )
+    }
+
+    /// The whole query for a condition.
+    pub fn query(&self, e: &Expr) -> Result<String, Unsupported> {
+        let cond = self.condition(e)?;
+        let tpl = match (
+            &self.logsource.constraint,
+            &self.dialect.query_unconstrained,
+        ) {
+            (None, Some(u)) => u,
+            _ => &self.dialect.query,
+        };
+        Ok(self.assemble(tpl, &cond, None))
+    }
+
+    /// The query with `prefilter` (already rendered by the prefilter dialect) in front.
+    pub fn query_prefiltered(
+        &self,
+        prefilter: &str,
+        e: &Expr,
+    ) -> Result<Option<String>, Unsupported> {
+        let Some(tpl) = &self.dialect.query_prefiltered else {
+            return Ok(None);
+        };
+        let cond = self.condition(e)?;
+        Ok(Some(self.assemble(tpl, &cond, Some(prefilter))))
+    }
+
+    fn assemble(&self, tpl: &str, cond: &str, prefilter: Option<&str>) -> String {
+        let constraint = self.logsource.constraint.as_deref();
+        let table = self.logsource.table.as_deref().unwrap_or("");
+        let extend: String = match &self.dialect.extend {
+            Some(t) => self
+                .logsource
+                .extend
+                .iter()
+                .map(|(n, e)| fill(t, &[("name", n), ("expr", e)]))
+                .collect(),
+            None => String::new(),
+        };
+        let mut slots: Vec<(&str, &str)> = vec![
+            ("extend", &extend),
+            ("constraint", constraint.unwrap_or("")),
+            ("table", table),
+            ("condition", cond),
+            ("prefilter", prefilter.unwrap_or("")),
+        ];
+        // String variables of the log source (e.g. the tstats `by` clause) are slots too.
+        for (k, v) in &self.logsource.vars {
+            if let serde_json::Value::String(s) = v {
+                slots.push((k.as_str(), s.as_str()));
+            }
+        }
+        fill(tpl, &slots)
+    }
+
+    /// Render one condition; `neg` is true under an odd number of negations.
+    pub fn expr(&self, e: &Expr, neg: bool, depth: usize) -> Result<String, Unsupported> {
+        if depth > MAX_DEPTH {
+            return Err(Unsupported {
+                construct: format!("a condition nested deeper than {MAX_DEPTH} levels"),
+                span: None,
+            });
+        }
+        let d = self.dialect;
+        match e {
+            Expr::And(xs) | Expr::Or(xs) => {
+                let sep = if matches!(e, Expr::And(_)) {
+                    &d.and
+                } else {
+                    &d.or
+                };
+                let mut parts = Vec::with_capacity(xs.len());
+                for x in xs {
+                    parts.push(self.operand(x, neg, depth)?);
+                }
+                Ok(parts.join(sep))
+            }
+            Expr::Not(x) => {
+                let inner = self.operand(x, !neg, depth)?;
+                Ok(fill(&d.not, &[("x", &inner)]))
+            }
+            Expr::Const(b) => {
+                let t = if *b { &d.true_expr } else { &d.false_expr };
+                t.clone().ok_or_else(|| Unsupported {
+                    construct: format!("the constant `{b}`"),
+                    span: None,
+                })
+            }
+            Expr::Pred(p) => self.pred(p, neg),
+        }
+    }
+
+    /// A sub-expression as an operand: compound ones get the dialect's grouping.
+    fn operand(&self, e: &Expr, neg: bool, depth: usize) -> Result<String, Unsupported> {
+        let s = self.expr(e, neg, depth + 1)?;
+        Ok(match e {
+            Expr::And(xs) | Expr::Or(xs) if xs.len() > 1 => fill(&self.dialect.group, &[("x", &s)]),
+            _ => s,
+        })
+    }
+
+    /// The column or expression a Sigma field becomes, written as the dialect needs.
+    pub fn field(&self, name: &str, span: Span) -> Result<String, Unsupported> {
+        let mapped = self
+            .logsource
+            .fields
+            .get(name)
+            .or_else(|| self.spec.fields.get(name));
+        let column = match mapped {
+            Some(m) => m.clone(),
+            None => match self.spec.unmapped_fields {
+                Unmapped::Keep => name.to_string(),
+                Unmapped::Skip => {
+                    return Err(Unsupported::at(
+                        span,
+                        format!(
+                            "the field `{name}` (no mapping for this log source{})",
+                            self.logsource
+                                .table
+                                .as_deref()
+                                .map(|t| format!(", table `{t}`"))
+                                .unwrap_or_default()
+                        ),
+                    ))
+                }
+            },
+        };
+        let is_ident = self.field_re.is_match(&column);
+        // Columns (mapped or kept) must exist in the table; mapped expressions are trusted.
+        if let (Some(schema), true) = (self.schema, is_ident || mapped.is_none()) {
+            if !schema.contains_key(&column) && !self.logsource.extend.contains_key(&column) {
+                return Err(Unsupported::at(
+                    span,
+                    format!(
+                        "the field `{name}` (column `{column}` is not in table `{}`)",
+                        self.logsource.table.as_deref().unwrap_or("?")
+                    ),
+                ));
+            }
+        }
+        if is_ident || mapped.is_some() {
+            // Mapped columns and expressions are target text, written verbatim.
+            return Ok(column);
+        }
+        let f = &self.dialect.field;
+        match &f.quoted {
+            Some(t)
+                if !column
+                    .chars()
+                    .any(|c| f.quoted_forbidden.contains(&c) || is_special_char(c)) =>
+            {
+                Ok(fill(t, &[("name", &column)]))
+            }
+            _ => Err(Unsupported::at(
+                span,
+                format!("the field name `{}`", column.escape_debug()),
+            )),
+        }
+    }
+
+    fn template(&self, kind: Kind) -> Option<&str> {
+        self.dialect.matchers.get(&kind).map(String::as_str)
+    }
+
+    fn lit(&self, text: &str, span: Span) -> Result<String, Unsupported> {
+        quote(text, &self.dialect.string)
+            .map_err(|c| Unsupported::at(span, format!("the character {:?} in a string", c)))
+    }
+
+    fn pattern(&self, p: &SigmaString) -> Option<String> {
+        let d = self.dialect;
+        let mut out = d.string.quote.clone();
+        for piece in &p.pieces {
+            match piece {
+                Piece::Lit(t) => push_escaped(&mut out, t, &d.string).ok()?,
+                Piece::Star => out.push_str(d.wildcard_multi.as_deref()?),
+                Piece::Qmark => out.push_str(d.wildcard_single.as_deref()?),
+                Piece::Placeholder(_) => return None,
+            }
+        }
+        out.push_str(&d.string.quote);
+        Some(out)
+    }
+
+    fn regex_lit(&self, re: &str, span: Span) -> Result<String, Unsupported> {
+        if self.spec.regex_engine == RegexEngine::Re2 && regex::Regex::new(re).is_err() {
+            return Err(Unsupported::at(
+                span,
+                "a regular expression with features RE2 does not have (look-around, back-references, ...)",
+            ));
+        }
+        self.lit(re, span)
+    }
+
+    fn pred(&self, p: &Pred, neg: bool) -> Result<String, Unsupported> {
+        let span = p.span;
+        let field = match &p.field {
+            Some(f) => Some(self.field(f, span)?),
+            None => None,
+        };
+        let fld = field.as_deref().unwrap_or("");
+        let (kind, text) = match &p.test {
+            Test::Str { pattern, cased } => match &field {
+                None => self.keyword(pattern, *cased, span)?,
+                Some(_) => self.string_test(fld, pattern, *cased, span)?,
+            },
+            Test::Regex { pattern, flags } => {
+                let mut re = String::new();
+                let fl: String = [
+                    (flags.ignore_case, 'i'),
+                    (flags.multi_line, 'm'),
+                    (flags.dot_all, 's'),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, c)| *c)
+                .collect();
+                if !fl.is_empty() {
+                    re.push_str(&format!("(?{fl})"));
+                }
+                re.push_str(pattern);
+                let q = self.regex_lit(&re, span)?;
+                let kind = if field.is_some() {
+                    Kind::Regex
+                } else {
+                    Kind::KeywordRegex
+                };
+                let t = self
+                    .template(kind)
+                    .ok_or_else(|| Unsupported::at(span, "a regular expression"))?;
+                (kind, fill(t, &[("field", fld), ("regex", &q)]))
+            }
+            Test::Cidr(net) => {
+                let (kind, what) = match net {
+                    ipnet::IpNet::V4(_) => (Kind::Cidr4, "an IPv4 CIDR match"),
+                    ipnet::IpNet::V6(_) => (Kind::Cidr6, "an IPv6 CIDR match"),
+                };
+                let t = self
+                    .template(kind)
+                    .ok_or_else(|| Unsupported::at(span, what))?;
+                let q = self.lit(&net.to_string(), span)?;
+                (kind, fill(t, &[("field", fld), ("net", &q)]))
+            }
+            Test::Num { op, value } => {
+                let t = self
+                    .template(Kind::Num)
+                    .ok_or_else(|| Unsupported::at(span, "a numeric comparison"))?;
+                let opname = op.name();
+                let o =
+                    self.dialect.cmp.get(opname).ok_or_else(|| {
+                        Unsupported::at(span, format!("the comparison `{opname}`"))
+                    })?;
+                let n = value.to_string();
+                (
+                    Kind::Num,
+                    fill(t, &[("field", fld), ("op", o), ("number", &n)]),
+                )
+            }
+            Test::Bool(b) => {
+                let t = self
+                    .template(Kind::Bool)
+                    .ok_or_else(|| Unsupported::at(span, "a boolean value"))?;
+                (
+                    Kind::Bool,
+                    fill(
+                        t,
+                        &[("field", fld), ("bool", if *b { "true" } else { "false" })],
+                    ),
+                )
+            }
+            Test::Null => {
+                if field.is_none() {
+                    return Err(Unsupported::at(span, "a `null` keyword"));
+                }
+                let t = self
+                    .template(Kind::Null)
+                    .ok_or_else(|| Unsupported::at(span, "a `null` test"))?;
+                (Kind::Null, fill(t, &[("field", fld)]))
+            }
+            Test::Exists(b) => {
+                let kind = if *b {
+                    Kind::ExistsTrue
+                } else {
+                    Kind::ExistsFalse
+                };
+                let t = self
+                    .template(kind)
+                    .ok_or_else(|| Unsupported::at(span, "an `exists` test"))?;
+                (kind, fill(t, &[("field", fld)]))
+            }
+            Test::FieldRef {
+                other,
+                position,
+                cased,
+            } => {
+                let o = self.field(other, span)?;
+                let kind = match (position, cased) {
+                    (Position::Exact, false) => Kind::FieldrefEq,
+                    (Position::Exact, true) => Kind::FieldrefEqCased,
+                    (Position::Contains, false) => Kind::FieldrefContains,
+                    (Position::Contains, true) => Kind::FieldrefContainsCased,
+                    (Position::StartsWith, false) => Kind::FieldrefStartswith,
+                    (Position::StartsWith, true) => Kind::FieldrefStartswithCased,
+                    (Position::EndsWith, false) => Kind::FieldrefEndswith,
+                    (Position::EndsWith, true) => Kind::FieldrefEndswithCased,
+                };
+                let t = self.template(kind).ok_or_else(|| {
+                    Unsupported::at(span, format!("a field reference (`{}`)", kind.name()))
+                })?;
+                (kind, fill(t, &[("field", fld), ("other", &o)]))
+            }
+            Test::TimePart { part, op, value } => {
+                let _ = (op, value);
+                return Err(Unsupported::at(
+                    span,
+                    format!("the time-part modifier `{part}`"),
+                ));
+            }
+        };
+        match (
+            &self.dialect.guard,
+            neg && self.dialect.guarded.contains(&kind),
+        ) {
+            (Some(g), true) => Ok(fill(g, &[("field", fld), ("expr", &text)])),
+            _ => Ok(text),
+        }
+    }
+
+    /// A whole-value string pattern on a field: the most specific template that can express
+    /// it, else a wildcard pattern, else an anchored regex.
+    fn string_test(
+        &self,
+        fld: &str,
+        p: &SigmaString,
+        cased: bool,
+        span: Span,
+    ) -> Result<(Kind, String), Unsupported> {
+        let pieces = p.pieces.as_slice();
+        let specific = match pieces {
+            [] => Some((Kind::Eq, Kind::EqCased, String::new())),
+            [Piece::Lit(t)] => Some((Kind::Eq, Kind::EqCased, t.clone())),
+            [Piece::Star, Piece::Lit(t), Piece::Star] => {
+                Some((Kind::Contains, Kind::ContainsCased, t.clone()))
+            }
+            [Piece::Lit(t), Piece::Star] => {
+                Some((Kind::Startswith, Kind::StartswithCased, t.clone()))
+            }
+            [Piece::Star, Piece::Lit(t)] => Some((Kind::Endswith, Kind::EndswithCased, t.clone())),
+            _ => None,
+        };
+        let mut first_err: Option<Unsupported> = None;
+        if let Some((k, kc, text)) = specific {
+            let kind = if cased { kc } else { k };
+            if let Some(t) = self.template(kind) {
+                match self.lit(&text, span) {
+                    Ok(v) => {
+                        let pat = self.pattern(p).unwrap_or_default();
+                        return Ok((
+                            kind,
+                            fill(t, &[("field", fld), ("value", &v), ("pattern", &pat)]),
+                        ));
+                    }
+                    Err(e) => first_err = Some(e),
+                }
+            }
+        }
+        let wk = if cased {
+            Kind::WildcardCased
+        } else {
+            Kind::Wildcard
+        };
+        if let (Some(t), Some(pat)) = (self.template(wk), self.pattern(p)) {
+            return Ok((wk, fill(t, &[("field", fld), ("pattern", &pat)])));
+        }
+        if self.dialect.wildcard_regex {
+            if let Some(t) = self.template(Kind::Regex) {
+                let re = self.lit(&pattern_regex(p, cased), span)?;
+                return Ok((Kind::Regex, fill(t, &[("field", fld), ("regex", &re)])));
+            }
+        }
+        Err(first_err.unwrap_or_else(|| {
+            Unsupported::at(
+                span,
+                format!(
+                    "a {}match of `{}`",
+                    if cased { "case-sensitive " } else { "" },
+                    p.to_sigma()
+                ),
+            )
+        }))
+    }
+
+    /// A keyword: the pattern (already `*...*`) anywhere in any value of the event.
+    fn keyword(
+        &self,
+        p: &SigmaString,
+        cased: bool,
+        span: Span,
+    ) -> Result<(Kind, String), Unsupported> {
+        if let [Piece::Star, Piece::Lit(t), Piece::Star] = p.pieces.as_slice() {
+            let kind = if cased {
+                Kind::KeywordCased
+            } else {
+                Kind::Keyword
+            };
+            if let Some(tpl) = self.template(kind) {
+                if let Ok(v) = self.lit(t, span) {
+                    return Ok((kind, fill(tpl, &[("value", &v)])));
+                }
+            }
+        }
+        if !cased {
+            if let (Some(t), Some(pat)) = (self.template(Kind::KeywordWildcard), self.pattern(p)) {
+                return Ok((Kind::KeywordWildcard, fill(t, &[("pattern", &pat)])));
+            }
+        }
+        if let Some(t) = self.template(Kind::KeywordRegex) {
+            let re = self.lit(&pattern_regex(p, cased), span)?;
+            return Ok((Kind::KeywordRegex, fill(t, &[("regex", &re)])));
+        }
+        Err(Unsupported::at(
+            span,
+            format!("the keyword `{}`", p.to_sigma()),
+        ))
+    }
+}
+
+/// The spelling of a comparison, for messages.
+pub fn cmp_symbol(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "=",
+        CmpOp::Gt => ">",
+        CmpOp::Gte => ">=",
+        CmpOp::Lt => "<",
+        CmpOp::Lte => "<=",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_is_single_pass() {
+        assert_eq!(
+            fill(
+                "{field}={value}",
+                &[("field", "{value}"), ("value", "\"x\"")]
+            ),
+            "{value}=\"x\""
+        );
+        assert_eq!(fill("a {unknown} b", &[]), "a {unknown} b");
+    }
+
+    #[test]
+    fn pattern_regex_is_anchored_and_escaped() {
+        let p = SigmaString::parse(r"C:\a*b?.exe", false);
+        assert_eq!(pattern_regex(&p, false), r"(?is)^C:\\a.*b.\.exe$");
+        let re = regex::Regex::new(&pattern_regex(&p, false)).unwrap();
+        assert!(re.is_match(r"c:\A\x\nYbz.EXE"));
+        assert!(!re.is_match(r"c:\A\x\nYbz.EXE.bak"));
+    }
+}

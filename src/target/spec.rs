@@ -1,0 +1,287 @@
+//! The declarative target spec: the serde model of `targets/<name>/target.yaml`.
+//!
+//! A spec is a token table in the spirit of pySigma's `TextQueryBackend`: one or more *dialects*
+//! (how a condition is spelled: boolean tokens, string quoting and escaping, one expression
+//! template per matcher kind), the log sources the target knows (with their field mapping and
+//! the constraint or table that selects them), and the artifact templates. docs/TARGETS.md is
+//! the reference for every key.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// `targets/<name>/target.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Dialects in order of preference: the first one that expresses the whole condition wins.
+    pub dialects: Vec<Dialect>,
+    /// Log sources, first match wins.
+    pub logsources: Vec<LogSourceSpec>,
+    /// Field mapping applied to every log source (per-logsource `fields` take precedence).
+    #[serde(default)]
+    pub fields: IndexMap<String, String>,
+    /// What to do with a field that no mapping names: `keep` (use the Sigma name, quoted as the
+    /// dialect requires) or `skip` (the rule cannot be compiled).
+    #[serde(default = "default_unmapped")]
+    pub unmapped_fields: Unmapped,
+    /// Column schemas (`table -> column -> type`), loaded from `schema_file` when given. When a
+    /// log source's table has a schema, every mapped column must be in it.
+    #[serde(default)]
+    pub schema_file: Option<String>,
+    /// Regex engine the platform uses: `pcre` (anything goes) or `re2` (the rule's regex must
+    /// also be accepted by an RE2-compatible parser; look-around and back-references are not).
+    #[serde(default = "default_engine")]
+    pub regex_engine: RegexEngine,
+    /// Correlation rules: `None` means the target cannot express them.
+    #[serde(default)]
+    pub correlation: Option<CorrelationSpec>,
+    /// Artifacts written per rule (`files`) and once per build (`shared`).
+    #[serde(default)]
+    pub artifacts: Artifacts,
+    /// Free values handed to every template as `target.vars` (schedules, connectors, ...).
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_unmapped() -> Unmapped {
+    Unmapped::Keep
+}
+fn default_engine() -> RegexEngine {
+    RegexEngine::Pcre
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmapped {
+    Keep,
+    Skip,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RegexEngine {
+    Pcre,
+    Re2,
+}
+
+/// How a condition is spelled. Every template is filled in one pass with `{name}` slots (a
+/// value can never introduce a slot of its own).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dialect {
+    pub name: String,
+    /// The whole query: slots `{constraint}`, `{table}`, `{condition}`.
+    pub query: String,
+    /// Used instead of `query` when the log source has no constraint.
+    #[serde(default)]
+    pub query_unconstrained: Option<String>,
+    /// Structural rewrite for a fallback dialect: when the condition is an AND, the operands an
+    /// earlier dialect (named here) can express are rendered by it as a prefilter, and only
+    /// the rest by this dialect, with `query_prefiltered` (slots as `query`, plus
+    /// `{prefilter}`). SPL: `search` terms first, `| where` for the rest.
+    #[serde(default)]
+    pub prefilter_dialect: Option<String>,
+    /// One computed column of the log source's `extend` (slots `{name}`, `{expr}`); all of them
+    /// fill the query slot `{extend}`.
+    #[serde(default)]
+    pub extend: Option<String>,
+    #[serde(default)]
+    pub query_prefiltered: Option<String>,
+    pub and: String,
+    pub or: String,
+    /// Slot `{x}`.
+    pub not: String,
+    /// Parentheses around a compound operand; slot `{x}`.
+    pub group: String,
+    /// Group a top-level OR before it goes into `query` (SPL search joins the constraint with
+    /// an implicit AND, and a reader should not need SPL's OR-before-AND precedence).
+    #[serde(default)]
+    pub group_top_or: bool,
+    #[serde(default)]
+    pub true_expr: Option<String>,
+    #[serde(default)]
+    pub false_expr: Option<String>,
+    pub string: StringSyntax,
+    /// How a field name (or mapped column) is written.
+    pub field: FieldSyntax,
+    /// Wildcard tokens inside `{pattern}`; a missing token means the dialect cannot express
+    /// that wildcard inside a pattern (a regex may still, through `wildcard_regex`).
+    #[serde(default)]
+    pub wildcard_multi: Option<String>,
+    #[serde(default)]
+    pub wildcard_single: Option<String>,
+    /// Regex slots: `{regex}` is the quoted regex text, flags already inlined as `(?ims)`.
+    /// When true, a pattern no matcher template covers becomes an anchored regex.
+    #[serde(default)]
+    pub wildcard_regex: bool,
+    /// Expression templates per matcher kind (see [`Kind`]); a missing kind is not expressible.
+    pub matchers: BTreeMap<Kind, String>,
+    /// Wrapping for predicates under an odd number of negations, for kinds whose test can be
+    /// null/unknown on a missing value: slots `{field}`, `{expr}`.
+    #[serde(default)]
+    pub guard: Option<String>,
+    #[serde(default)]
+    pub guarded: Vec<Kind>,
+    /// Comparison operator spellings (`eq`, `gt`, `gte`, `lt`, `lte`).
+    #[serde(default)]
+    pub cmp: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StringSyntax {
+    /// Opening and closing quote.
+    pub quote: String,
+    /// Characters replaced by an escape sequence inside a literal.
+    #[serde(default)]
+    pub escapes: BTreeMap<char, String>,
+    /// Control characters (and other non-printing ones): a template with slot `{hex4}`
+    /// (`\u{hex4}`), or absent to make them inexpressible.
+    #[serde(default)]
+    pub control: Option<String>,
+    /// Characters that cannot appear in a literal at all (e.g. `*` in SPL search strings,
+    /// where it is always a wildcard).
+    #[serde(default)]
+    pub forbidden: Vec<char>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSyntax {
+    /// Names matching this regex are written bare.
+    pub bare: String,
+    /// Other names: a template with slot `{name}`, or absent to make them inexpressible.
+    #[serde(default)]
+    pub quoted: Option<String>,
+    /// Characters that cannot appear inside `quoted`.
+    #[serde(default)]
+    pub quoted_forbidden: Vec<char>,
+}
+
+/// The kinds of predicate a dialect spells. Slots: `{field}`, `{value}` (quoted literal text),
+/// `{pattern}` (quoted pattern with wildcard tokens), `{regex}` (quoted regex), `{op}`, `{number}`,
+/// `{bool}`, `{net}` (quoted CIDR text), `{other}` (the other field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Eq,
+    EqCased,
+    Contains,
+    ContainsCased,
+    Startswith,
+    StartswithCased,
+    Endswith,
+    EndswithCased,
+    /// A pattern with wildcards in other places (uses `{pattern}`).
+    Wildcard,
+    WildcardCased,
+    Regex,
+    Cidr4,
+    Cidr6,
+    Null,
+    ExistsTrue,
+    ExistsFalse,
+    Num,
+    Bool,
+    /// Keyword: plain text anywhere in the event (`{value}`).
+    Keyword,
+    KeywordCased,
+    /// Keyword with other wildcards (`{pattern}`) or as regex (`{regex}`).
+    KeywordWildcard,
+    KeywordRegex,
+    FieldrefEq,
+    FieldrefEqCased,
+    FieldrefContains,
+    FieldrefContainsCased,
+    FieldrefStartswith,
+    FieldrefStartswithCased,
+    FieldrefEndswith,
+    FieldrefEndswithCased,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Eq => "eq",
+            Kind::EqCased => "eq_cased",
+            Kind::Contains => "contains",
+            Kind::ContainsCased => "contains_cased",
+            Kind::Startswith => "startswith",
+            Kind::StartswithCased => "startswith_cased",
+            Kind::Endswith => "endswith",
+            Kind::EndswithCased => "endswith_cased",
+            Kind::Wildcard => "wildcard",
+            Kind::WildcardCased => "wildcard_cased",
+            Kind::Regex => "regex",
+            Kind::Cidr4 => "cidr4",
+            Kind::Cidr6 => "cidr6",
+            Kind::Null => "null",
+            Kind::ExistsTrue => "exists_true",
+            Kind::ExistsFalse => "exists_false",
+            Kind::Num => "num",
+            Kind::Bool => "bool",
+            Kind::Keyword => "keyword",
+            Kind::KeywordCased => "keyword_cased",
+            Kind::KeywordWildcard => "keyword_wildcard",
+            Kind::KeywordRegex => "keyword_regex",
+            Kind::FieldrefEq => "fieldref_eq",
+            Kind::FieldrefEqCased => "fieldref_eq_cased",
+            Kind::FieldrefContains => "fieldref_contains",
+            Kind::FieldrefContainsCased => "fieldref_contains_cased",
+            Kind::FieldrefStartswith => "fieldref_startswith",
+            Kind::FieldrefStartswithCased => "fieldref_startswith_cased",
+            Kind::FieldrefEndswith => "fieldref_endswith",
+            Kind::FieldrefEndswithCased => "fieldref_endswith_cased",
+        }
+    }
+}
+
+/// One log source the target can query.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSourceSpec {
+    /// Keys that must equal the rule's (case-insensitively): product, category, service.
+    #[serde(rename = "match")]
+    pub when: BTreeMap<String, String>,
+    /// Text that selects the events (SPL: `source=... EventCode=1`), verbatim.
+    #[serde(default)]
+    pub constraint: Option<String>,
+    /// Table (KQL) or data model (CIM), verbatim.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// Field mapping for this log source: Sigma field -> column or expression.
+    #[serde(default)]
+    pub fields: IndexMap<String, String>,
+    /// Computed columns (name -> expression) added before the condition with the dialect's
+    /// `extend` template, so an expression is written once; their names count as columns.
+    #[serde(default)]
+    pub extend: IndexMap<String, String>,
+    /// Extra values for templates (`logsource.vars`), e.g. the tstats `by` clause.
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationSpec {
+    /// The time column to bucket on (`_time`, `Timestamp`, `TimeGenerated`).
+    pub time_field: String,
+    /// Query templates (minijinja) per correlation kind; a missing kind is not expressible.
+    pub templates: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifacts {
+    /// Per-rule files: output path template (relative to `dist/`) -> template file.
+    #[serde(default)]
+    pub files: IndexMap<String, String>,
+    /// Files gathering every compiled rule: output path -> template file.
+    #[serde(default)]
+    pub shared: IndexMap<String, String>,
+}

@@ -1,0 +1,480 @@
+//! The spec-driven back end: one [`SpecBackend`] per `targets/<name>/` folder.
+//!
+//! It picks the log source entry for a rule, renders the condition with the first dialect that
+//! can express it ([`super::render`]), and wraps the query into the target's artifacts with
+//! minijinja templates (strict undefined, no auto-escaping: each template escapes with the
+//! filter that fits its format, see [`filters`]).
+
+use std::collections::BTreeMap;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde_json::{json, Value as Json};
+
+use super::correlation;
+use super::render::{Renderer, Table, Unsupported};
+use super::spec::{LogSourceSpec, Spec};
+use super::{Backend, Compiled, Ctx, OutFile, Outcome};
+use crate::diag::Diagnostic;
+use crate::ir::norm::Expr;
+use crate::ir::{LogSource, Rule, RuleBody};
+
+/// A target loaded from its folder.
+pub struct SpecBackend {
+    pub spec: Spec,
+    /// Column schemas by table, from the spec's `schema_file`.
+    pub tables: BTreeMap<String, Table>,
+    /// `field.bare` of each dialect, compiled.
+    field_res: Vec<regex::Regex>,
+    env: Environment<'static>,
+}
+
+impl SpecBackend {
+    /// Build a target from the files of its folder (paths relative to the folder, `/`
+    /// separators). `origin` names the folder in diagnostics.
+    pub fn from_files(
+        origin: &str,
+        files: &BTreeMap<String, String>,
+    ) -> Result<SpecBackend, Diagnostic> {
+        let bad = |msg: String| {
+            Diagnostic::error("invalid-target", msg).in_file(format!("{origin}/target.yaml"))
+        };
+        let text = files
+            .get("target.yaml")
+            .ok_or_else(|| bad("the target folder has no target.yaml".into()))?;
+        let spec: Spec = serde_yaml::from_str(text).map_err(|e| bad(format!("{e}")))?;
+        if spec.dialects.is_empty() {
+            return Err(bad("a target needs at least one dialect".into()));
+        }
+        let tables = match &spec.schema_file {
+            Some(f) => {
+                let t = files
+                    .get(f.as_str())
+                    .ok_or_else(|| bad(format!("schema file `{f}` is missing")))?;
+                serde_yaml::from_str::<BTreeMap<String, Table>>(t)
+                    .map_err(|e| bad(format!("{f}: {e}")))?
+            }
+            None => BTreeMap::new(),
+        };
+        let field_res = spec
+            .dialects
+            .iter()
+            .map(Renderer::field_regex)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad)?;
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Escaping is chosen per format by explicit filters, never by file extension.
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_keep_trailing_newline(true);
+        filters::register(&mut env);
+        let strings = spec.dialects[0].string.clone();
+        env.add_filter("quote", move |v: String| {
+            super::render::quote(&v, &strings).map_err(|c| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("the character {c:?} cannot be quoted"),
+                )
+            })
+        });
+        let mut names: Vec<&String> = spec.artifacts.files.values().collect();
+        names.extend(spec.artifacts.shared.values());
+        for (out, _) in spec.artifacts.files.iter() {
+            env.add_template_owned(format!("path:{out}"), out.clone())
+                .map_err(|e| bad(format!("output path `{out}`: {e}")))?;
+        }
+        if let Some(c) = &spec.correlation {
+            for (kind, t) in &c.templates {
+                env.add_template_owned(format!("correlation:{kind}"), t.clone())
+                    .map_err(|e| bad(format!("correlation template `{kind}`: {e}")))?;
+            }
+        }
+        for n in names {
+            let src = files
+                .get(n.as_str())
+                .ok_or_else(|| bad(format!("template `{n}` is missing")))?;
+            env.add_template_owned(n.clone(), src.clone())
+                .map_err(|e| bad(format!("template `{n}`: {e}")))?;
+        }
+        Ok(SpecBackend {
+            spec,
+            tables,
+            field_res,
+            env,
+        })
+    }
+
+    /// The log source entry for a rule: the one whose keys equal exactly the keys the rule sets
+    /// (product, category, service; case-insensitive).
+    pub fn logsource(&self, ls: &LogSource) -> Option<&LogSourceSpec> {
+        let rule_keys: BTreeMap<&str, String> = [
+            ("product", &ls.product),
+            ("category", &ls.category),
+            ("service", &ls.service),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v.to_ascii_lowercase())))
+        .collect();
+        self.spec.logsources.iter().find(|e| {
+            e.when.len() == rule_keys.len()
+                && e.when.iter().all(|(k, v)| {
+                    rule_keys.get(k.as_str()).map(String::as_str)
+                        == Some(v.to_ascii_lowercase().as_str())
+                })
+        })
+    }
+
+    pub fn schema_of(&self, ls: &LogSourceSpec) -> Option<&Table> {
+        ls.table.as_ref().and_then(|t| self.tables.get(t))
+    }
+
+    /// Render a detection rule's condition to query text.
+    pub fn render_query(
+        &self,
+        rule: &Rule,
+        expr: &crate::ir::norm::Expr,
+    ) -> Result<(String, &LogSourceSpec), Diagnostic> {
+        let ls = self.logsource(&rule.logsource).ok_or_else(|| {
+            self.skip(
+                rule,
+                &Unsupported {
+                    construct: format!("the log source {}", describe_logsource(&rule.logsource)),
+                    span: None,
+                },
+            )
+        })?;
+        let schema = self.schema_of(ls);
+        let mut last = None;
+        for (d, re) in self.spec.dialects.iter().zip(&self.field_res) {
+            let r = Renderer::new(&self.spec, d, re, ls, schema);
+            match r.query(expr) {
+                Ok(q) => {
+                    let q = self.prefiltered(d, &r, ls, schema, expr)?.unwrap_or(q);
+                    return Ok((q, ls));
+                }
+                Err(u) => last = Some(u),
+            }
+        }
+        Err(self.skip(rule, &last.expect("at least one dialect")))
+    }
+
+    /// The prefilter rewrite (see `Dialect::prefilter_dialect`): the AND operands the earlier
+    /// dialect can express go in front, the rest stay with `d`. `None` when it does not apply.
+    fn prefiltered(
+        &self,
+        d: &super::spec::Dialect,
+        r: &Renderer,
+        ls: &LogSourceSpec,
+        schema: Option<&Table>,
+        expr: &Expr,
+    ) -> Result<Option<String>, Diagnostic> {
+        let (Some(pname), Expr::And(xs)) = (&d.prefilter_dialect, expr) else {
+            return Ok(None);
+        };
+        let Some(pi) = self.spec.dialects.iter().position(|x| &x.name == pname) else {
+            return Err(Diagnostic::error(
+                "invalid-target",
+                format!("dialect `{}`: unknown prefilter dialect `{pname}`", d.name),
+            )
+            .in_file(format!("{}/target.yaml", self.spec.name)));
+        };
+        let pre = Renderer::new(
+            &self.spec,
+            &self.spec.dialects[pi],
+            &self.field_res[pi],
+            ls,
+            schema,
+        );
+        let (front, rest): (Vec<&Expr>, Vec<&Expr>) =
+            xs.iter().partition(|x| pre.expr(x, false, 1).is_ok());
+        if front.is_empty() || rest.is_empty() {
+            return Ok(None);
+        }
+        let group = |v: Vec<&Expr>| {
+            if v.len() == 1 {
+                v[0].clone()
+            } else {
+                Expr::And(v.into_iter().cloned().collect())
+            }
+        };
+        let prefilter = match pre.condition(&group(front)) {
+            Ok(p) => p,
+            Err(_) => return Ok(None),
+        };
+        Ok(r.query_prefiltered(&prefilter, &group(rest)).ok().flatten())
+    }
+
+    /// The diagnostic for a construct this target cannot express.
+    pub fn skip(&self, rule: &Rule, u: &Unsupported) -> Diagnostic {
+        let loc = match u.span {
+            Some(s) => rule.loc(s),
+            None => rule.loc,
+        };
+        Diagnostic::warning(
+            "unsupported",
+            format!(
+                "rule `{}`: {} cannot be expressed exactly in target `{}`",
+                rule.name, u.construct, self.spec.name
+            ),
+        )
+        .at(loc)
+        .label(format!("not expressible in `{}`", self.spec.name))
+        .note("the rule is skipped for this target (use --strict to make this an error)")
+    }
+
+    /// Template context for one rule.
+    pub fn rule_context(&self, rule: &Rule, query: &str, ls: Option<&LogSourceSpec>) -> Json {
+        let tags: Vec<&str> = rule.meta.tags.iter().map(|t| t.value.as_str()).collect();
+        // Tactic tags: `attack.<name>` that are not technique, group or software ids.
+        let tactics: Vec<String> = tags
+            .iter()
+            .filter_map(|t| t.strip_prefix("attack."))
+            .filter(|t| {
+                let b = t.as_bytes();
+                !(b.len() >= 2
+                    && matches!(b[0].to_ascii_lowercase(), b't' | b'g' | b's')
+                    && b[1].is_ascii_digit())
+            })
+            .map(|t| t.to_ascii_lowercase())
+            .collect();
+        json!({
+            "rule": {
+                "name": rule.name,
+                "title": rule.meta.title,
+                "id": rule.id().map(str::to_string).unwrap_or_else(|| pseudo_uuid(&rule.name)),
+                "has_id": rule.id().is_some(),
+                "status": rule.meta.status.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+                "level": rule.level().unwrap_or("medium"),
+                "description": rule.meta.description.clone().unwrap_or_default(),
+                "author": rule.meta.author.clone().unwrap_or_default(),
+                "references": rule.meta.references,
+                "falsepositives": rule.meta.falsepositives,
+                "date": rule.meta.date.clone().unwrap_or_default(),
+                "modified": rule.meta.modified.clone().unwrap_or_default(),
+                "tags": tags,
+                "techniques": rule.attack_techniques(),
+                "tactics": tactics,
+                "is_correlation": matches!(rule.body, RuleBody::Correlation(_)),
+                // A correlation's window, at least an hour (how far back a scheduled search
+                // must look); empty for detection rules.
+                "lookback": match &rule.body {
+                    RuleBody::Correlation(c) => super::correlation::span_text(c.timespan.value.seconds.max(3600)),
+                    RuleBody::Detection(_) => String::new(),
+                },
+                "logsource": {
+                    "product": rule.logsource.product,
+                    "category": rule.logsource.category,
+                    "service": rule.logsource.service,
+                },
+            },
+            "query": query,
+            "logsource": {
+                "table": ls.and_then(|l| l.table.clone()).unwrap_or_default(),
+                "constraint": ls.and_then(|l| l.constraint.clone()).unwrap_or_default(),
+                "vars": ls.map(|l| serde_json::to_value(&l.vars).unwrap_or(Json::Null)).unwrap_or_else(|| json!({})),
+            },
+            "target": { "name": self.spec.name, "vars": self.spec.vars },
+        })
+    }
+
+    fn render_template(&self, name: &str, ctx: &Json) -> Result<String, String> {
+        let t = self.env.get_template(name).map_err(|e| format!("{e:#}"))?;
+        t.render(ctx).map_err(|e| format!("{e:#}"))
+    }
+
+    fn artifact_error(&self, rule: Option<&Rule>, msg: String) -> Diagnostic {
+        let d = Diagnostic::error(
+            "template-error",
+            format!("target `{}`: {msg}", self.spec.name),
+        );
+        match rule {
+            Some(r) => d.at(r.loc),
+            None => d,
+        }
+    }
+
+    /// A renderer for the target's first dialect (correlation output fields).
+    pub fn first_renderer<'a>(&'a self, ls: &'a LogSourceSpec) -> Renderer<'a> {
+        Renderer::new(
+            &self.spec,
+            &self.spec.dialects[0],
+            &self.field_res[0],
+            ls,
+            self.schema_of(ls),
+        )
+    }
+
+    pub fn env(&self) -> &Environment<'static> {
+        &self.env
+    }
+}
+
+impl Backend for SpecBackend {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn compile(&self, index: usize, cx: &Ctx) -> Outcome {
+        let rule = &cx.rules[index];
+        let rendered = match &rule.body {
+            RuleBody::Detection(_) => match cx.exprs.get(index).and_then(Option::as_ref) {
+                Some(e) => self.render_query(rule, e).map(|(q, ls)| (q, Some(ls))),
+                None => Err(Diagnostic::warning(
+                    "not-normalized",
+                    format!(
+                        "rule `{}` has errors; it is not compiled for target `{}`",
+                        rule.name, self.spec.name
+                    ),
+                )
+                .at(rule.loc)),
+            },
+            RuleBody::Correlation(c) => correlation::render(self, rule, c, cx).map(|q| (q, None)),
+        };
+        let (query, ls) = match rendered {
+            Ok(x) => x,
+            Err(d) => return Outcome::Skipped(d),
+        };
+        let ctx = self.rule_context(rule, &query, ls);
+        let mut files = Vec::new();
+        for (out, tpl) in &self.spec.artifacts.files {
+            let path = match self.render_template(&format!("path:{out}"), &ctx) {
+                Ok(p) => p,
+                Err(e) => return Outcome::Skipped(self.artifact_error(Some(rule), e)),
+            };
+            match self.render_template(tpl, &ctx) {
+                Ok(contents) => files.push(OutFile { path, contents }),
+                Err(e) => return Outcome::Skipped(self.artifact_error(Some(rule), e)),
+            }
+        }
+        Outcome::Compiled(Compiled {
+            query: Some(query),
+            files,
+            shared_files: self.spec.artifacts.shared.keys().cloned().collect(),
+        })
+    }
+
+    fn finish(&self, compiled: &[(&Rule, &Compiled)]) -> Result<Vec<OutFile>, Diagnostic> {
+        let mut out = Vec::new();
+        if compiled.is_empty() {
+            return Ok(out);
+        }
+        let rules: Vec<Json> = compiled
+            .iter()
+            .map(|(r, c)| {
+                let ls = self.logsource(&r.logsource);
+                self.rule_context(r, c.query.as_deref().unwrap_or(""), ls)
+            })
+            .collect();
+        let ctx =
+            json!({ "rules": rules, "target": { "name": self.spec.name, "vars": self.spec.vars } });
+        for (path, tpl) in &self.spec.artifacts.shared {
+            let contents = self
+                .render_template(tpl, &ctx)
+                .map_err(|e| self.artifact_error(None, e))?;
+            out.push(OutFile {
+                path: path.clone(),
+                contents,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn describe_logsource(ls: &LogSource) -> String {
+    let parts: Vec<String> = [
+        ("product", &ls.product),
+        ("category", &ls.category),
+        ("service", &ls.service),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+    .collect();
+    if parts.is_empty() {
+        "(none)".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// A stable UUID-shaped id for rules without one (Sentinel requires an id).
+fn pseudo_uuid(name: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(format!("detc-rule:{name}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+/// Escaping filters for artifact templates, one per output format.
+pub mod filters {
+    use minijinja::{Environment, Error, ErrorKind};
+
+    pub fn register(env: &mut Environment<'static>) {
+        env.add_filter("conf_value", conf_value);
+        env.add_filter("conf_stanza", conf_stanza);
+        env.add_filter("line_comment", line_comment);
+        env.add_filter("yaml_str", yaml_str);
+        env.add_filter("json", json);
+    }
+
+    /// A value of a Splunk `.conf` key: newlines become `\`-continued lines; a line that itself
+    /// ends in a backslash gets a trailing space so it cannot swallow the next line.
+    pub fn conf_value(s: String) -> String {
+        let lines: Vec<String> = s
+            .replace("\r\n", "\n")
+            .split(['\n', '\r'])
+            .map(|l| {
+                let l: String = l
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                if l.ends_with('\\') {
+                    format!("{l} ")
+                } else {
+                    l
+                }
+            })
+            .collect();
+        lines.join("\\\n")
+    }
+
+    /// A `.conf` stanza name: one line, no brackets.
+    pub fn conf_stanza(s: String) -> String {
+        s.chars()
+            .map(|c| match c {
+                '[' | ']' => '_',
+                c if c.is_control() => ' ',
+                c => c,
+            })
+            .collect::<String>()
+            .trim()
+            .to_string()
+    }
+
+    /// Text for a one-line comment: no line breaks, control or formatting characters.
+    pub fn line_comment(s: String) -> String {
+        s.chars()
+            .map(|c| {
+                if super::super::render::is_special_char(c) {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
+    /// A YAML scalar: a JSON string (valid YAML double-quoted scalar, every character escaped
+    /// as needed).
+    pub fn yaml_str(s: String) -> Result<String, Error> {
+        serde_json::to_string(&s)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+    }
+
+    /// Any value as JSON (for .conf annotations and YAML flow lists).
+    pub fn json(v: minijinja::Value) -> Result<String, Error> {
+        serde_json::to_string(&v)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+    }
+}

@@ -1,0 +1,179 @@
+//! The shipped rule pack and the SigmaHQ corpus through every spec target: no panics, every
+//! skip carries the `unsupported` code and a reason, and (when node_modules is installed) every
+//! emitted KQL query of the shipped rules passes Kusto.Language's analysis.
+
+#[path = "target_util.rs"]
+mod util;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use detc::diag::SourceId;
+use detc::ir::norm::{normalize, NormOptions};
+use detc::ir::Rule;
+use detc::target::{Backend, Ctx, Outcome};
+use util::*;
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files(&p, ext, out);
+        } else if p.extension().is_some_and(|e| e == ext) {
+            out.push(p);
+        }
+    }
+}
+
+fn shipped() -> Vec<Rule> {
+    let mut paths = Vec::new();
+    files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        "det",
+        &mut paths,
+    );
+    let mut rules = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let text = std::fs::read_to_string(p).unwrap();
+        let (rs, _) = detc::dsl::parse(SourceId(i as u32), &text);
+        rules.extend(rs);
+    }
+    rules
+}
+
+/// Compile a pack; returns per target: (compiled queries by rule, skip messages).
+/// Per target: (rule name, query) of compiled rules, and skip messages.
+type Results = BTreeMap<&'static str, (Vec<(String, String)>, Vec<String>)>;
+
+fn run(rules: &[Rule]) -> Results {
+    let exprs: Vec<_> = rules
+        .iter()
+        .map(|r| normalize(r, NormOptions::default()).ok())
+        .collect();
+    let cx = Ctx {
+        rules,
+        exprs: &exprs,
+    };
+    let mut out = BTreeMap::new();
+    for t in TARGETS {
+        let b = target(t);
+        let (mut ok, mut skipped) = (Vec::new(), Vec::new());
+        for (i, rule) in rules.iter().enumerate() {
+            match b.compile(i, &cx) {
+                Outcome::Compiled(c) => ok.push((rule.name.clone(), c.query.unwrap())),
+                Outcome::Skipped(d) => {
+                    assert!(matches!(d.code, "unsupported" | "not-normalized"), "{d:?}");
+                    assert!(d.loc.is_some(), "{d:?}");
+                    skipped.push(format!("{}: {}", rule.name, d.message));
+                }
+            }
+        }
+        out.insert(t, (ok, skipped));
+    }
+    out
+}
+
+#[test]
+fn shipped_rules_compile_to_every_target() {
+    let rules = shipped();
+    if rules.is_empty() {
+        return;
+    }
+    let results = run(&rules);
+    for (t, (ok, skipped)) in &results {
+        eprintln!("{t}: {} compiled, {} skipped", ok.len(), skipped.len());
+        for s in skipped {
+            eprintln!("  {s}");
+        }
+    }
+    // Raw Splunk covers every log source the shipped pack uses.
+    assert!(results["splunk"].1.is_empty(), "{:#?}", results["splunk"].1);
+    if !kql_ready() {
+        return;
+    }
+    for t in ["kql-defender", "kql-sentinel"] {
+        let qs = &results[t].0;
+        assert!(!qs.is_empty());
+        for (r, (name, q)) in kusto(t, qs).iter().zip(qs) {
+            assert_eq!(r["errors"], serde_json::json!([]), "{t} {name}:\n{q}");
+        }
+    }
+}
+
+fn kql_ready() -> bool {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/node_modules/@kusto");
+    let required = std::env::var("DETC_KQL_CHECK").is_ok_and(|v| v == "1");
+    assert!(
+        dir.is_dir() || !required,
+        "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing"
+    );
+    dir.is_dir()
+}
+
+/// Parse queries with Kusto.Language (tests/kql/check.js) against the target's schemas.
+fn kusto(target_name: &str, queries: &[(String, String)]) -> Vec<serde_json::Value> {
+    use std::io::Write;
+    let t = target(target_name);
+    let input = serde_json::json!({
+        "tables": t.tables,
+        "queries": queries.iter().map(|(id, q)| serde_json::json!({"id": id, "query": q})).collect::<Vec<_>>(),
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/check.js");
+    let mut child = std::process::Command::new("node")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "check.js failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sigmahq_corpus_never_panics() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules");
+    let root = if root.is_dir() {
+        root
+    } else {
+        PathBuf::from("/work/shared/sigmahq/rules")
+    };
+    let mut paths = Vec::new();
+    files(&root, "yml", &mut paths);
+    if paths.is_empty() {
+        eprintln!("SigmaHQ corpus not found; skipping");
+        return;
+    }
+    let mut rules = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let text = std::fs::read_to_string(p).unwrap();
+        let stem = p.file_stem().unwrap().to_string_lossy();
+        let (rs, _) = detc::sigma::read_named(SourceId(i as u32), &text, &stem);
+        rules.extend(rs);
+    }
+    assert!(rules.len() > 3000, "{}", rules.len());
+    for (t, (ok, skipped)) in run(&rules) {
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for s in &skipped {
+            let r = s.splitn(3, ": ").nth(2).unwrap_or(s);
+            let key: String = r.chars().take(70).collect();
+            *reasons.entry(key).or_default() += 1;
+        }
+        let mut top: Vec<_> = reasons.into_iter().collect();
+        top.sort_by_key(|x| std::cmp::Reverse(x.1));
+        eprintln!("{t}: {} compiled, {} skipped", ok.len(), skipped.len());
+        for (r, n) in top.iter().take(8) {
+            eprintln!("  {n:5} {r}");
+        }
+    }
+}

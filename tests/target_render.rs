@@ -1,0 +1,387 @@
+//! Query rendering for the spec targets: the exact spelling per construct, skips with reasons,
+//! and SPL escaping (read back with SPL's own quoting rules, crafted values never change the
+//! query's shape).
+
+#[path = "target_util.rs"]
+mod util;
+
+use detc::diag::Span;
+use detc::ir::norm::{Expr, Pred, Test};
+use detc::ir::{Piece, SigmaString};
+use detc::target::render::is_special_char;
+use detc::target::{Backend, Outcome};
+use proptest::prelude::*;
+use util::*;
+
+fn q(target: &str, body: &str) -> String {
+    query(target, PROC, body).unwrap_or_else(|e| panic!("{target}: {e}"))
+}
+
+const SYSMON1: &str = r#"source IN ("WinEventLog:Microsoft-Windows-Sysmon/Operational", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") EventCode=1"#;
+
+#[test]
+fn plain_rule_in_every_target() {
+    let body = r#"  net = Image endswith "\net.exe", "\net1.exe"
+  add = CommandLine contains all "localgroup", "/add"
+  f = ParentImage null
+  condition net and add and not f"#;
+    assert_eq!(
+        q("splunk", body),
+        format!(
+            r#"{SYSMON1} (Image="*\\net.exe" OR Image="*\\net1.exe") CommandLine="*localgroup*" CommandLine="*/add*" NOT (NOT ParentImage=* OR ParentImage="")"#
+        )
+    );
+    assert_eq!(
+        q("kql-defender", body),
+        "DeviceProcessEvents\n| where (FolderPath endswith \"\\\\net.exe\" or FolderPath endswith \"\\\\net1.exe\") and ProcessCommandLine contains \"localgroup\" and ProcessCommandLine contains \"/add\" and not(isempty(InitiatingProcessFolderPath))"
+    );
+    // tstats cannot test for an empty field.
+    let e = query("splunk-cim", PROC, body).unwrap_err();
+    assert!(e.contains("`null` test") && e.contains("splunk-cim"), "{e}");
+    let body2 = r#"  net = Image endswith "\net.exe"
+  condition net"#;
+    assert_eq!(
+        q("splunk-cim", body2),
+        r#"| tstats summariesonly=false allow_old_summaries=true count min(_time) as firstTime max(_time) as lastTime from datamodel=Endpoint.Processes where Processes.process_path="*\\net.exe" by Processes.dest Processes.user Processes.parent_process_path Processes.process_path Processes.process Processes.process_id"#
+    );
+}
+
+#[test]
+fn cased_and_regex_use_the_where_dialect_in_splunk() {
+    let s = q(
+        "splunk",
+        "  a = CommandLine cased contains \"IEX\"\n  condition a",
+    );
+    assert_eq!(
+        s,
+        format!(r#"{SYSMON1} | where match(CommandLine, "(?s)^.*IEX.*$")"#)
+    );
+    let s = q("splunk", "  a = CommandLine re i \"\\bnet1?\\.exe\"\n  b = Image endswith \"\\x.exe\"\n  condition a or not b");
+    assert_eq!(
+        s,
+        format!(
+            r#"{SYSMON1} | where match(CommandLine, "(?i)\\bnet1?\\.exe") OR NOT (isnotnull(Image) AND match(Image, "(?is)^.*\\\\x\\.exe$"))"#
+        )
+    );
+    // `?` is not a wildcard in SPL search: exact single-character match through a regex.
+    let s = q("splunk", "  a = Image \"C:\\?md.exe\"\n  condition a");
+    assert!(
+        s.ends_with(r#"| where match(Image, "(?is)^C:\\\\.md\\.exe$")"#),
+        "{s}"
+    );
+    // A literal `*` cannot be written in a search string either.
+    let s = q("splunk", "  a = CommandLine contains '*'\n  condition a");
+    assert!(
+        s.ends_with(r#"| where match(CommandLine, "(?is)^.*\\*.*$")"#),
+        "{s}"
+    );
+}
+
+#[test]
+fn kql_case_sensitivity_and_middle_wildcards() {
+    let s = q("kql-defender", "  a = CommandLine cased contains \"IEX\"\n  b = CommandLine \"*powershell*-enc*\"\n  c = Image \"x\"\n  condition a or b or c");
+    assert_eq!(
+        s,
+        "DeviceProcessEvents\n| where ProcessCommandLine contains_cs \"IEX\" or ProcessCommandLine matches regex \"(?is)^.*powershell.*-enc.*$\" or FolderPath =~ \"x\""
+    );
+}
+
+#[test]
+fn keywords_numbers_cidr_fieldref() {
+    let s = q("kql-defender", "  w = keywords \"mimikatz\"\n  condition w");
+    assert_eq!(s, "DeviceProcessEvents\n| where * contains \"mimikatz\"");
+    let s = q("splunk", "  w = keywords \"mimikatz\"\n  condition w");
+    assert_eq!(s, format!(r#"{SYSMON1} "*mimikatz*""#));
+    let n = query(
+        "kql-defender",
+        "product=windows category=network_connection",
+        "  a = DestinationIp cidr \"10.0.0.0/8\", \"fe80::/10\"\n  b = DestinationPort gte 1024\n  condition a and not b",
+    )
+    .unwrap();
+    assert_eq!(
+        n,
+        "DeviceNetworkEvents\n| where (ipv4_is_in_range(RemoteIP, \"10.0.0.0/8\") or ipv6_is_in_range(RemoteIP, \"fe80::/10\")) and not((isnotnull(RemotePort) and RemotePort >= 1024))"
+    );
+    let s = query(
+        "splunk",
+        "product=windows category=network_connection",
+        "  a = DestinationIp cidr \"10.0.0.0/8\"\n  condition a",
+    )
+    .unwrap();
+    assert!(
+        s.ends_with("EventCode=3 DestinationIp=\"10.0.0.0/8\""),
+        "{s}"
+    );
+    let s = q(
+        "kql-defender",
+        "  a = ParentImage fieldref \"Image\"\n  condition a",
+    );
+    assert_eq!(
+        s,
+        "DeviceProcessEvents\n| where InitiatingProcessFolderPath =~ FolderPath"
+    );
+    let s = q(
+        "splunk",
+        "  a = ParentImage fieldref \"Image\"\n  condition a",
+    );
+    assert!(
+        s.ends_with("| where (isnotnull(Image) AND lower(ParentImage)==lower(Image))"),
+        "{s}"
+    );
+}
+
+#[test]
+fn unsupported_constructs_are_skipped_with_the_construct_and_target() {
+    // No Defender column for CurrentDirectory.
+    let e = query(
+        "kql-defender",
+        PROC,
+        "  a = CurrentDirectory \"C:\\\"\n  condition a",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("CurrentDirectory") && e.contains("kql-defender"),
+        "{e}"
+    );
+    // RE2 has no look-ahead.
+    let e = query(
+        "kql-defender",
+        PROC,
+        "  a = CommandLine re \"a(?=b)\"\n  condition a",
+    )
+    .unwrap_err();
+    assert!(e.contains("RE2"), "{e}");
+    // Unknown log source.
+    let e = query(
+        "kql-defender",
+        "product=macos category=process_creation",
+        "  a = Image \"x\"\n  condition a",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("log source product=macos category=process_creation"),
+        "{e}"
+    );
+    // tstats has no regex.
+    let e = query(
+        "splunk-cim",
+        PROC,
+        "  a = CommandLine re \"x\"\n  condition a",
+    )
+    .unwrap_err();
+    assert!(e.contains("regular expression"), "{e}");
+}
+
+#[test]
+fn skip_diagnostic_points_at_the_matcher() {
+    let src = rule_src(
+        "t",
+        PROC,
+        "  a = Image \"x\"\n  b = CurrentDirectory \"y\"\n  condition a and b",
+    );
+    let (rules, exprs) = pack(&src);
+    match compile(&target("kql-defender"), &rules, &exprs, 0) {
+        Outcome::Skipped(d) => {
+            assert_eq!(d.code, "unsupported");
+            let span = d.loc.unwrap().span;
+            assert!(
+                src[span.range()].contains("CurrentDirectory"),
+                "{:?}",
+                &src[span.range()]
+            );
+        }
+        Outcome::Compiled(c) => panic!("compiled: {:?}", c.query),
+    }
+}
+
+// ---- SPL escaping -------------------------------------------------------------------------
+
+#[derive(Debug, PartialEq)]
+enum Tok {
+    Str(String),
+    Other(String),
+}
+
+/// SPL's own quoting rules: a double-quoted string runs to the next unescaped `"`, and a
+/// backslash escapes the next character. Everything else is split into punctuation and words.
+fn spl_tokens(s: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '"' => {
+                let mut v = String::new();
+                loop {
+                    match it.next() {
+                        Some('\\') => v.push(it.next().expect("escape at end")),
+                        Some('"') => break,
+                        Some(ch) => v.push(ch),
+                        None => panic!("unterminated string in {s}"),
+                    }
+                }
+                out.push(Tok::Str(v));
+            }
+            c if c.is_whitespace() => {}
+            c if c.is_alphanumeric() || c == '_' || c == '.' => {
+                let mut w = c.to_string();
+                while let Some(&n) = it.peek() {
+                    if n.is_alphanumeric() || n == '_' || n == '.' {
+                        w.push(n);
+                        it.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(Tok::Other(w));
+            }
+            c => out.push(Tok::Other(c.to_string())),
+        }
+    }
+    out
+}
+
+fn shape(t: &[Tok]) -> Vec<String> {
+    t.iter()
+        .map(|t| match t {
+            Tok::Str(_) => "<str>".into(),
+            Tok::Other(o) => o.clone(),
+        })
+        .collect()
+}
+
+fn spl_value_query(target: &dyn Backend, value: &str, cased: bool, contains: bool) -> String {
+    let (rules, _) = pack(&rule_src(
+        "v",
+        PROC,
+        "  a = CommandLine \"x\"\n  condition a",
+    ));
+    let mut pattern = SigmaString::literal(value);
+    if contains {
+        pattern.pieces.insert(0, Piece::Star);
+        pattern.push(Piece::Star);
+    }
+    let exprs = vec![Some(Expr::Pred(Pred {
+        field: Some("CommandLine".into()),
+        test: Test::Str { pattern, cased },
+        span: Span::default(),
+    }))];
+    match compile(target, &rules, &exprs, 0) {
+        Outcome::Compiled(c) => c.query.unwrap(),
+        Outcome::Skipped(d) => panic!("skipped: {}", d.message),
+    }
+}
+
+/// The value a rendered SPL literal stands for: a search pattern (`*` = wildcard) or an
+/// anchored `match()` regex, checked by matching.
+fn check_spl_value(q: &str, v: &str, cased: bool, contains: bool) {
+    let toks = spl_tokens(q);
+    let last = toks.iter().rev().find_map(|t| match t {
+        Tok::Str(s) => Some(s.clone()),
+        _ => None,
+    });
+    let lit = last.expect("a string literal");
+    if q.contains("| where match(") {
+        let rx = regex::Regex::new(&lit).unwrap();
+        let sample = if contains {
+            format!("x{v}y")
+        } else {
+            v.to_string()
+        };
+        assert!(rx.is_match(&sample), "{lit} should match {sample:?}");
+        assert!(!rx.is_match(&format!("{v}\u{1}")) || contains);
+        if !cased {
+            assert!(
+                rx.is_match(&sample.to_uppercase())
+                    || sample.to_uppercase().chars().count() != sample.chars().count()
+            );
+        }
+    } else {
+        let expect = if contains {
+            format!("*{v}*")
+        } else {
+            v.to_string()
+        };
+        assert_eq!(lit, expect);
+    }
+}
+
+const CRAFTED: &[&str] = &[
+    "\" OR 1=1 OR \"",
+    "\"| delete",
+    "\\\"",
+    "trailing\\",
+    "line\nbreak",
+    "tab\there",
+    "nul\u{0}x",
+    "' OR ''='",
+    "] [search index=*",
+    "$token$ `macro`",
+    "\u{202e}bidi",
+    "ünïcödé 日本",
+    "*literal star*",
+    "x\" | delete | search \"",
+];
+
+#[test]
+fn crafted_values_never_change_the_spl_shape() {
+    for t in ["splunk", "splunk-cim"] {
+        let b = target(t);
+        for cased in [false, true] {
+            if t == "splunk-cim" && cased {
+                continue;
+            }
+            for contains in [false, true] {
+                for v in CRAFTED {
+                    if t == "splunk-cim" && (v.contains('*') || v.chars().any(is_special_char)) {
+                        // tstats cannot write these: a skip, never a broken query.
+                        let (rules, _) = pack(&rule_src(
+                            "v",
+                            PROC,
+                            "  a = CommandLine \"x\"\n  condition a",
+                        ));
+                        let exprs = vec![Some(Expr::Pred(Pred {
+                            field: Some("CommandLine".into()),
+                            test: Test::Str {
+                                pattern: SigmaString::literal(v),
+                                cased,
+                            },
+                            span: Span::default(),
+                        }))];
+                        assert!(matches!(
+                            compile(&b, &rules, &exprs, 0),
+                            Outcome::Skipped(_)
+                        ));
+                        continue;
+                    }
+                    let q = spl_value_query(&b, v, cased, contains);
+                    assert!(!q.contains('\n'), "{q}");
+                    // Compare with a benign value rendered by the same dialect (`*` forces `where`).
+                    let benign_value = if q.contains("| where") {
+                        "be*nign"
+                    } else {
+                        "benign"
+                    };
+                    let benign = shape(&spl_tokens(&spl_value_query(
+                        &b,
+                        benign_value,
+                        cased,
+                        contains,
+                    )));
+                    assert_eq!(shape(&spl_tokens(&q)), benign, "{t}: {v:?} changed {q}");
+                    check_spl_value(&q, v, cased, contains);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn spl_literals_round_trip(v in "(?s).{1,20}", cased in any::<bool>(), contains in any::<bool>()) {
+        let b = target("splunk");
+        let q = spl_value_query(&b, &v, cased, contains);
+        prop_assert!(!q.contains('\n'));
+        check_spl_value(&q, &v, cased, contains);
+    }
+}

@@ -1,0 +1,49 @@
+//! Shared helpers for the target tests (included with `#[path]`; not a test of its own).
+#![allow(dead_code)]
+
+use detc::diag::SourceId;
+use detc::ir::norm::{normalize, Expr, NormOptions};
+use detc::ir::Rule;
+use detc::target::spec_backend::SpecBackend;
+use detc::target::{load_spec_target, Backend, Compiled, Ctx, Outcome};
+
+pub const TARGETS: [&str; 4] = ["splunk", "splunk-cim", "kql-defender", "kql-sentinel"];
+
+pub fn target(name: &str) -> SpecBackend {
+    load_spec_target(name, None).unwrap_or_else(|d| panic!("{name}: {d:?}"))
+}
+
+/// Parse `.det` text into rules and their normalised conditions.
+pub fn pack(text: &str) -> (Vec<Rule>, Vec<Option<Expr>>) {
+    let (rules, diags) = detc::dsl::parse(SourceId(0), text);
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let exprs = rules
+        .iter()
+        .map(|r| normalize(r, NormOptions::default()).ok())
+        .collect();
+    (rules, exprs)
+}
+
+/// Wrap detection lines into a process_creation rule.
+pub fn rule_src(name: &str, logsource: &str, body: &str) -> String {
+    format!(
+        "rule {name} {{\n  title \"Test {name}\"\n  id 8c0c8f9e-3a2b-4f7e-9a51-2b1f4a3c9d10\n  status experimental\n  level high\n  attack T1136.001 defense-evasion\n  description \"A test rule\"\n  logsource {logsource}\n{body}\n}}\n"
+    )
+}
+
+pub const PROC: &str = "product=windows category=process_creation";
+
+/// Compile rule 0 of a pack for a target.
+pub fn compile(target: &dyn Backend, rules: &[Rule], exprs: &[Option<Expr>], i: usize) -> Outcome {
+    target.compile(i, &Ctx { rules, exprs })
+}
+
+/// The query of a one-rule pack, or the skip message.
+pub fn query(target_name: &str, logsource: &str, body: &str) -> Result<String, String> {
+    let (rules, exprs) = pack(&rule_src("t", logsource, body));
+    match compile(&target(target_name), &rules, &exprs, 0) {
+        Outcome::Compiled(Compiled { query, .. }) => Ok(query.expect("query")),
+        Outcome::Skipped(d) => Err(d.message),
+    }
+}
