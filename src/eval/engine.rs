@@ -24,6 +24,8 @@ pub struct EngineOptions {
     /// The source of events that carry no `Channel` (`--logsource`).
     pub declared: Option<Provides>,
     pub placeholders: Option<Placeholders>,
+    /// Threads matching events in [`super::run::run_match`]; 0 means one per core.
+    pub threads: usize,
 }
 
 /// One detection rule, compiled.
@@ -76,7 +78,10 @@ pub struct Scratch {
     rule_lit: Vec<u32>,
     hay: String,
     slots: Vec<u32>,
-    prefilters: FxHashMap<Option<Vec<usize>>, std::rc::Rc<Prefilter>>,
+    /// By set of source ids (looked up by slice: no allocation per event).
+    prefilters: FxHashMap<Vec<usize>, std::rc::Rc<Prefilter>>,
+    /// For events of unknown source.
+    unknown: Option<std::rc::Rc<Prefilter>>,
     /// Rules evaluated so far (after routing and the prefilter), for benchmarks.
     pub evaluated: u64,
 }
@@ -198,19 +203,19 @@ impl Engine {
     /// in rule order.
     pub fn matches(&self, event: &Event, class: &Class, s: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
-        let key = match class {
-            Class::Unknown => None,
-            Class::Sources(ids) => Some(ids.clone()),
+        let cached = match class {
+            Class::Unknown => s.unknown.clone(),
+            Class::Sources(ids) => s.prefilters.get(ids.as_slice()).cloned(),
         };
-        let pre = match s.prefilters.get(&key) {
-            Some(p) => p.clone(),
+        let pre = match cached {
+            Some(p) => p,
             None => {
-                let mut cands: Vec<u32> = match &key {
-                    None => match &self.declared_rules {
+                let mut cands: Vec<u32> = match class {
+                    Class::Unknown => match &self.declared_rules {
                         Some(rs) => rs.clone(),
                         None => (0..self.rules.len() as u32).collect(),
                     },
-                    Some(ids) => ids
+                    Class::Sources(ids) => ids
                         .iter()
                         .flat_map(|&sid| self.by_source[sid].iter().copied())
                         .collect(),
@@ -218,7 +223,12 @@ impl Engine {
                 cands.sort_unstable();
                 cands.dedup();
                 let p = std::rc::Rc::new(self.prefilter(cands));
-                s.prefilters.insert(key, p.clone());
+                match class {
+                    Class::Unknown => s.unknown = Some(p.clone()),
+                    Class::Sources(ids) => {
+                        s.prefilters.insert(ids.clone(), p.clone());
+                    }
+                }
                 p
             }
         };
