@@ -8,6 +8,8 @@
 //! somewhere in a value (see [`Compiled::required_literals`]), so skipping never loses a match.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::sync::{Arc, Mutex};
+
 use rustc_hash::FxHashMap;
 
 use crate::diag::Diagnostic;
@@ -54,6 +56,9 @@ pub struct Engine {
     declared_rules: Option<Vec<u32>>,
     /// Per rule: the literals one of which every match contains, if known.
     required: Vec<Option<Vec<String>>>,
+    /// Prefilters built so far, by event class (`None`: unknown source), shared by the
+    /// threads so that each automaton is built and held once.
+    built: Mutex<FxHashMap<Option<Vec<usize>>, Arc<Prefilter>>>,
 }
 
 /// The prefilter for one class of events (one set of log sources): the rules that can apply
@@ -78,10 +83,11 @@ pub struct Scratch {
     rule_lit: Vec<u32>,
     hay: String,
     slots: Vec<u32>,
-    /// By set of source ids (looked up by slice: no allocation per event).
-    prefilters: FxHashMap<Vec<usize>, std::rc::Rc<Prefilter>>,
+    /// By set of source ids (looked up by slice: no allocation per event); a per-thread
+    /// cache of [`Engine`]'s shared map, which needs a lock.
+    prefilters: FxHashMap<Vec<usize>, Arc<Prefilter>>,
     /// For events of unknown source.
-    unknown: Option<std::rc::Rc<Prefilter>>,
+    unknown: Option<Arc<Prefilter>>,
     /// Rules evaluated so far (after routing and the prefilter), for benchmarks.
     pub evaluated: u64,
 }
@@ -140,6 +146,7 @@ impl Engine {
                 by_source,
                 declared_rules,
                 required,
+                built: Mutex::default(),
             },
             diags,
         )
@@ -158,6 +165,23 @@ impl Engine {
         let class = self.logsources.classify(event);
         self.logsources.normalise_fields(&class, event);
         class
+    }
+
+    /// The rules that can apply to an event of this class, ascending.
+    fn candidates(&self, class: &Class) -> Vec<u32> {
+        let mut cands: Vec<u32> = match class {
+            Class::Unknown => match &self.declared_rules {
+                Some(rs) => rs.clone(),
+                None => (0..self.rules.len() as u32).collect(),
+            },
+            Class::Sources(ids) => ids
+                .iter()
+                .flat_map(|&sid| self.by_source[sid].iter().copied())
+                .collect(),
+        };
+        cands.sort_unstable();
+        cands.dedup();
+        cands
     }
 
     fn prefilter(&self, candidates: Vec<u32>) -> Prefilter {
@@ -210,19 +234,17 @@ impl Engine {
         let pre = match cached {
             Some(p) => p,
             None => {
-                let mut cands: Vec<u32> = match class {
-                    Class::Unknown => match &self.declared_rules {
-                        Some(rs) => rs.clone(),
-                        None => (0..self.rules.len() as u32).collect(),
-                    },
-                    Class::Sources(ids) => ids
-                        .iter()
-                        .flat_map(|&sid| self.by_source[sid].iter().copied())
-                        .collect(),
+                let key = match class {
+                    Class::Unknown => None,
+                    Class::Sources(ids) => Some(ids.clone()),
                 };
-                cands.sort_unstable();
-                cands.dedup();
-                let p = std::rc::Rc::new(self.prefilter(cands));
+                // A poisoned lock only means another thread panicked; the map is still valid.
+                let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+                let p = built
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(self.prefilter(self.candidates(class))))
+                    .clone();
+                drop(built);
                 match class {
                     Class::Unknown => s.unknown = Some(p.clone()),
                     Class::Sources(ids) => {
