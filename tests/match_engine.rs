@@ -77,6 +77,7 @@ fn run(rules: &[Rule], files: &[PathBuf], declared: Option<&str>) -> Vec<serde_j
     let opts = EngineOptions {
         declared: declared.map(|d| Provides::parse(d).unwrap()),
         placeholders: None,
+        threads: 0,
     };
     let mut out = Vec::new();
     let (_, diags) = run_match(rules, files, &opts, OutFormat::Jsonl, &mut out);
@@ -420,4 +421,58 @@ fn bad_lines_are_reported_and_the_rest_matches() {
     assert_eq!(diags[0].path.as_deref(), Some(p.as_path()));
     let text = String::from_utf8(out).unwrap();
     assert!(text.lines().nth(1).unwrap().contains("\"index\":2"));
+}
+
+/// The output, counts and diagnostics do not depend on the number of threads: batches are
+/// matched in parallel but written in input order (several files, several batches each, bad
+/// lines and a JSON array among them).
+#[test]
+fn output_is_the_same_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = ["abc", "xabcx", "ab", "b", "zzz", "ca"];
+    let mut files = Vec::new();
+    for f in 0..3 {
+        let mut text = String::new();
+        for i in 0..2500 {
+            if i % 997 == 5 {
+                text.push_str("{broken\n");
+            } else {
+                let a = words[(i * 7 + f) % words.len()];
+                let b = words[(i * 3) % words.len()];
+                text.push_str(&format!("{{\"A\": \"{a}\", \"B\": \"{b}\", \"n\": {i}}}\n"));
+            }
+        }
+        let p = dir.path().join(format!("f{f}.jsonl"));
+        std::fs::write(&p, text).unwrap();
+        files.push(p);
+    }
+    let arr = dir.path().join("g.json");
+    std::fs::write(&arr, "[{\"A\": \"abc\"}, 3, {\"B\": \"ca\"}]").unwrap();
+    files.push(arr);
+    let rules = mixed_rules();
+    let go = |threads: usize| {
+        let opts = EngineOptions {
+            threads,
+            ..EngineOptions::default()
+        };
+        let mut out = Vec::new();
+        let (summary, diags) = run_match(&rules, &files, &opts, OutFormat::Jsonl, &mut out);
+        let msgs: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
+        (
+            out,
+            summary.events,
+            summary.matches,
+            summary.bad_records,
+            msgs,
+        )
+    };
+    let one = go(1);
+    assert_eq!(one.1, 3 * 2500 - 9 + 2);
+    assert!(one.2 > 5000, "{}", one.2);
+    assert_eq!(one.3, 10);
+    assert_eq!(one.4.len(), 10);
+    for threads in [2, 3, 5] {
+        let many = go(threads);
+        assert!(many == one, "{threads} threads differ from one");
+    }
 }

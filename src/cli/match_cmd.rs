@@ -35,6 +35,9 @@ pub struct MatchArgs {
     /// `category=proxy[,product=P][,service=S]`.
     #[arg(long)]
     pub logsource: Option<String>,
+    /// Threads matching events (0: one per core). The output does not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 pub fn run(args: MatchArgs) -> ExitCode {
@@ -53,6 +56,7 @@ pub fn run(args: MatchArgs) -> ExitCode {
     let opts = EngineOptions {
         declared,
         placeholders: None,
+        threads: args.threads,
     };
     let format = match args.format {
         MatchFormat::Jsonl => OutFormat::Jsonl,

@@ -29,7 +29,7 @@ struct Obs {
     origin: Origin,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Corr {
     rule: usize,
     kind: CorrelationKind,
@@ -59,8 +59,16 @@ pub struct CorrelationHit {
     pub origin: Origin,
 }
 
+/// One match of a referenced rule, placed in its correlation's group.
+#[derive(Debug)]
+pub struct Observation {
+    corr: usize,
+    key: Vec<String>,
+    obs: Obs,
+}
+
 /// Collects matches of the rules correlations refer to, then evaluates the correlations.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Correlator {
     corrs: Vec<Corr>,
     /// Base rule index -> (correlation, position among its refs).
@@ -167,11 +175,28 @@ impl Correlator {
     /// Record a match of base rule `rule` on `event` at `time`. Events without a time or
     /// without a group-by field cannot be placed and are ignored.
     pub fn observe(&mut self, rule: usize, time: jiff::Timestamp, event: &Event, origin: Origin) {
+        let mut obs = Vec::new();
+        self.observations(rule, time, event, origin, &mut obs);
+        for o in obs {
+            self.record(o);
+        }
+    }
+
+    /// What [`Correlator::observe`] would record, without recording it: lets worker threads
+    /// read the event while one thread records observations in input order.
+    pub fn observations(
+        &self,
+        rule: usize,
+        time: jiff::Timestamp,
+        event: &Event,
+        origin: Origin,
+        out: &mut Vec<Observation>,
+    ) {
         let Some(targets) = self.by_rule.get(&rule) else {
             return;
         };
         for &(ci, which) in targets {
-            let c = &mut self.corrs[ci];
+            let c = &self.corrs[ci];
             let key: Option<Vec<String>> = c.group_fields[which]
                 .iter()
                 .map(|f| first_text(event, f))
@@ -183,13 +208,27 @@ impl Correlator {
             if c.value_field[which].is_some() && value.is_none() {
                 continue;
             }
-            c.groups.entry(key).or_default().push(Obs {
-                t: time.as_millisecond(),
-                which,
-                value,
-                origin,
+            out.push(Observation {
+                corr: ci,
+                key,
+                obs: Obs {
+                    t: time.as_millisecond(),
+                    which,
+                    value,
+                    origin,
+                },
             });
         }
+    }
+
+    /// Record an observation made by [`Correlator::observations`] on this correlator (or a
+    /// clone of it).
+    pub fn record(&mut self, o: Observation) {
+        self.corrs[o.corr]
+            .groups
+            .entry(o.key)
+            .or_default()
+            .push(o.obs);
     }
 
     /// Evaluate every correlation over what was observed.

@@ -8,6 +8,8 @@
 //! somewhere in a value (see [`Compiled::required_literals`]), so skipping never loses a match.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::sync::{Arc, Mutex};
+
 use rustc_hash::FxHashMap;
 
 use crate::diag::Diagnostic;
@@ -24,6 +26,8 @@ pub struct EngineOptions {
     /// The source of events that carry no `Channel` (`--logsource`).
     pub declared: Option<Provides>,
     pub placeholders: Option<Placeholders>,
+    /// Threads matching events in [`super::run::run_match`]; 0 means one per core.
+    pub threads: usize,
 }
 
 /// One detection rule, compiled.
@@ -50,22 +54,40 @@ pub struct Engine {
     by_source: Vec<Vec<u32>>,
     /// Rules serving the declared source (events without a Channel, with `--logsource`).
     declared_rules: Option<Vec<u32>>,
-    ac: Option<AhoCorasick>,
-    /// Literal id -> rules requiring it.
-    lit_rules: Vec<Vec<u32>>,
-    /// Whether a rule is evaluated only after one of its literals was seen.
-    gated: Vec<bool>,
+    /// Per rule: the literals one of which every match contains, if known.
+    required: Vec<Option<Vec<String>>>,
+    /// Prefilters built so far, by event class (`None`: unknown source), shared by the
+    /// threads so that each automaton is built and held once.
+    built: Mutex<FxHashMap<Option<Vec<usize>>, Arc<Prefilter>>>,
 }
 
-/// Per-thread scratch space, reused across events (no allocation per event in steady state).
+/// The prefilter for one class of events (one set of log sources): the rules that can apply
+/// and one automaton over their required literals only, so that an event scans just the
+/// literals of rules that could match it.
+struct Prefilter {
+    /// Candidate rules, ascending.
+    rules: Vec<u32>,
+    ac: Option<AhoCorasick>,
+    /// Literal id -> candidate rules requiring it.
+    lit_rules: Vec<Vec<u32>>,
+    /// False when the automaton could not be built: then every candidate is evaluated.
+    gate: bool,
+}
+
+/// Per-thread scratch space, reused across events (no allocation per event in steady state),
+/// including the prefilters built so far for the event classes seen.
 #[derive(Default)]
 pub struct Scratch {
     generation: u32,
     lit_seen: Vec<u32>,
     rule_lit: Vec<u32>,
-    rule_done: Vec<u32>,
     hay: String,
     slots: Vec<u32>,
+    /// By set of source ids (looked up by slice: no allocation per event); a per-thread
+    /// cache of [`Engine`]'s shared map, which needs a lock.
+    prefilters: FxHashMap<Vec<usize>, Arc<Prefilter>>,
+    /// For events of unknown source.
+    unknown: Option<Arc<Prefilter>>,
     /// Rules evaluated so far (after routing and the prefilter), for benchmarks.
     pub evaluated: u64,
 }
@@ -112,45 +134,10 @@ impl Engine {
             .map(|s| serving(&s.provides))
             .collect();
         let declared_rules = opts.declared.as_ref().map(serving);
-        // The prefilter: one automaton over every required literal.
-        let mut lit_ids: FxHashMap<String, u32> = FxHashMap::default();
-        let mut lits: Vec<String> = Vec::new();
-        let mut lit_rules: Vec<Vec<u32>> = Vec::new();
-        let mut gated = vec![false; compiled.len()];
-        for (i, c) in compiled.iter().enumerate() {
-            if let Some(req) = c.compiled.required_literals() {
-                gated[i] = true;
-                for l in req {
-                    let id = *lit_ids.entry(l.clone()).or_insert_with(|| {
-                        lits.push(l);
-                        lit_rules.push(Vec::new());
-                        (lits.len() - 1) as u32
-                    });
-                    let rs = &mut lit_rules[id as usize];
-                    if rs.last() != Some(&(i as u32)) {
-                        rs.push(i as u32);
-                    }
-                }
-            }
-        }
-        let ac = if lits.is_empty() {
-            None
-        } else {
-            // The non-contiguous NFA measured fastest here and uses a fraction of a DFA's
-            // memory (a DFA over the SigmaHQ literals costs ~340 MiB; docs/PERFORMANCE.md).
-            match AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-                .build(&lits)
-            {
-                Ok(ac) => Some(ac),
-                Err(_) => {
-                    // Too large an automaton: evaluate every rule instead.
-                    gated.iter_mut().for_each(|g| *g = false);
-                    None
-                }
-            }
-        };
+        let required = compiled
+            .iter()
+            .map(|c| c.compiled.required_literals())
+            .collect();
         (
             Engine {
                 table,
@@ -158,9 +145,8 @@ impl Engine {
                 logsources,
                 by_source,
                 declared_rules,
-                ac,
-                lit_rules,
-                gated,
+                required,
+                built: Mutex::default(),
             },
             diags,
         )
@@ -168,13 +154,8 @@ impl Engine {
 
     pub fn scratch(&self) -> Scratch {
         Scratch {
-            generation: 0,
-            lit_seen: vec![0; self.lit_rules.len()],
             rule_lit: vec![0; self.rules.len()],
-            rule_done: vec![0; self.rules.len()],
-            hay: String::new(),
-            slots: Vec::new(),
-            evaluated: 0,
+            ..Scratch::default()
         }
     }
 
@@ -186,20 +167,106 @@ impl Engine {
         class
     }
 
+    /// The rules that can apply to an event of this class, ascending.
+    fn candidates(&self, class: &Class) -> Vec<u32> {
+        let mut cands: Vec<u32> = match class {
+            Class::Unknown => match &self.declared_rules {
+                Some(rs) => rs.clone(),
+                None => (0..self.rules.len() as u32).collect(),
+            },
+            Class::Sources(ids) => ids
+                .iter()
+                .flat_map(|&sid| self.by_source[sid].iter().copied())
+                .collect(),
+        };
+        cands.sort_unstable();
+        cands.dedup();
+        cands
+    }
+
+    fn prefilter(&self, candidates: Vec<u32>) -> Prefilter {
+        let mut lit_ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut lits: Vec<&str> = Vec::new();
+        let mut lit_rules: Vec<Vec<u32>> = Vec::new();
+        for &r in &candidates {
+            let Some(req) = &self.required[r as usize] else {
+                continue;
+            };
+            for l in req {
+                let id = *lit_ids.entry(l.as_str()).or_insert_with(|| {
+                    lits.push(l.as_str());
+                    lit_rules.push(Vec::new());
+                    (lits.len() - 1) as u32
+                });
+                let rs = &mut lit_rules[id as usize];
+                if rs.last() != Some(&r) {
+                    rs.push(r);
+                }
+            }
+        }
+        // The non-contiguous NFA measured fastest here and uses a fraction of a DFA's memory
+        // (a DFA over the SigmaHQ literals costs ~340 MiB; docs/PERFORMANCE.md).
+        let ac = if lits.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                .build(&lits)
+                .ok()
+        };
+        Prefilter {
+            rules: candidates,
+            gate: ac.is_some() || lits.is_empty(),
+            ac,
+            lit_rules,
+        }
+    }
+
     /// Indexes (into the rule slice given to [`Engine::new`]) of the rules matching the event,
     /// in rule order.
     pub fn matches(&self, event: &Event, class: &Class, s: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
+        let cached = match class {
+            Class::Unknown => s.unknown.clone(),
+            Class::Sources(ids) => s.prefilters.get(ids.as_slice()).cloned(),
+        };
+        let pre = match cached {
+            Some(p) => p,
+            None => {
+                let key = match class {
+                    Class::Unknown => None,
+                    Class::Sources(ids) => Some(ids.clone()),
+                };
+                // A poisoned lock only means another thread panicked; the map is still valid.
+                let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+                let p = built
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(self.prefilter(self.candidates(class))))
+                    .clone();
+                drop(built);
+                match class {
+                    Class::Unknown => s.unknown = Some(p.clone()),
+                    Class::Sources(ids) => {
+                        s.prefilters.insert(ids.clone(), p.clone());
+                    }
+                }
+                p
+            }
+        };
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
             // Stamps wrapped: reset so that old stamps cannot be mistaken for current ones.
             s.lit_seen.iter_mut().for_each(|x| *x = 0);
             s.rule_lit.iter_mut().for_each(|x| *x = 0);
-            s.rule_done.iter_mut().for_each(|x| *x = 0);
             s.generation = 1;
         }
         let g = s.generation;
-        if let Some(ac) = &self.ac {
+        if let Some(ac) = &pre.ac {
+            // Literal ids are per prefilter; a fresh generation makes old stamps stale.
+            if s.lit_seen.len() < pre.lit_rules.len() {
+                s.lit_seen.resize(pre.lit_rules.len(), 0);
+            }
             s.hay.clear();
             // Only fields some rule names can hold a required literal (see `required`).
             for (k, vals) in &event.fields {
@@ -219,49 +286,28 @@ impl Engine {
                     continue;
                 }
                 s.lit_seen[id] = g;
-                for &r in &self.lit_rules[id] {
+                for &r in &pre.lit_rules[id] {
                     s.rule_lit[r as usize] = g;
                 }
             }
         }
         let view = View::with_buffer(event, &self.table, std::mem::take(&mut s.slots));
-        let run = |r: u32, s: &mut Scratch, out: &mut Vec<usize>| {
+        for &r in &pre.rules {
             let ri = r as usize;
-            if s.rule_done[ri] == g {
-                return;
-            }
-            s.rule_done[ri] = g;
-            if self.gated[ri] && s.rule_lit[ri] != g {
-                return;
+            if pre.gate && self.required[ri].is_some() && s.rule_lit[ri] != g {
+                continue;
             }
             s.evaluated += 1;
             if self.rules[ri].matches(&view) {
-                out.push(ri);
-            }
-        };
-        match class {
-            Class::Unknown => match &self.declared_rules {
-                Some(rs) => rs.iter().for_each(|&r| run(r, s, out)),
-                None => (0..self.rules.len() as u32).for_each(|r| run(r, s, out)),
-            },
-            Class::Sources(ids) => {
-                for &sid in ids {
-                    for &r in &self.by_source[sid] {
-                        run(r, s, out);
-                    }
-                }
+                out.push(self.rules[ri].index);
             }
         }
         s.slots = view.into_buffer();
-        out.sort_unstable();
-        for x in out.iter_mut() {
-            *x = self.rules[*x].index;
-        }
     }
 
     /// How many rules have a literal prefilter (for reports).
     pub fn gated_count(&self) -> usize {
-        self.gated.iter().filter(|g| **g).count()
+        self.required.iter().filter(|g| g.is_some()).count()
     }
 }
 

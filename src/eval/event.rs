@@ -23,10 +23,16 @@ pub enum Val {
 
 impl Val {
     pub fn str(s: &str) -> Val {
-        let lower = fold(s);
+        // Most values are already lowercase ASCII (or have no letters): skip the folded copy.
+        let lower = if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            None
+        } else {
+            let l = fold(s);
+            (l != s).then(|| l.into_boxed_str())
+        };
         Val::Str {
             raw: s.into(),
-            lower: if lower == s { None } else { Some(lower.into()) },
+            lower,
         }
     }
 

@@ -121,6 +121,9 @@ impl LogSources {
             let id = sources.len();
             for c in &s.channels {
                 by_channel.entry(fold(c)).or_default().push(id);
+                if fold(c) != *c {
+                    by_channel.entry(c.clone()).or_default().push(id);
+                }
             }
             sources.push(Source {
                 provides: Provides {
@@ -157,14 +160,23 @@ impl LogSources {
             return Class::Unknown;
         };
         let mut out = vec![self.windows_base];
-        let Some(cands) = self.by_channel.get(&fold(channel)) else {
-            return Class::Sources(out);
+        // Exact spelling first (no allocation), then case-insensitively.
+        let cands = match self.by_channel.get(channel) {
+            Some(c) => c,
+            None => match self.by_channel.get(&fold(channel)) {
+                Some(c) => c,
+                None => return Class::Sources(out),
+            },
         };
         let event_id = e
             .get("EventID")
             .and_then(|vs| vs.iter().find_map(Val::number))
             .map(|n| n as i64);
-        let provider = e.get_text("Provider_Name").map(fold);
+        let provider = cands
+            .iter()
+            .any(|&id| !self.sources[id].providers.is_empty())
+            .then(|| e.get_text("Provider_Name").map(fold))
+            .flatten();
         for &id in cands {
             let s = &self.sources[id];
             if !s.event_ids.is_empty() && !event_id.is_some_and(|i| s.event_ids.contains(&i)) {

@@ -36,17 +36,70 @@ pub struct Record {
 
 /// Read every event of `path` (a `.evtx` file or JSON), calling `sink` for each record.
 pub fn read_file(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let end = read_file_items(path, &mut |item| match parse_item(path, item) {
+        Ok(r) => sink(r),
+        Err(d) => diags.push(d),
+    });
+    diags.extend(end);
+    diags
+}
+
+/// One unit of input as a reader finds it: an NDJSON line not parsed yet (so that the parsing
+/// can be done on another thread, see [`parse_item`]), or a record already read (the other
+/// layouts and EVTX).
+pub enum Item<'a> {
+    /// A non-blank NDJSON line (trimmed).
+    Line {
+        index: usize,
+        text: &'a [u8],
+    },
+    /// An NDJSON line longer than [`MAX_LINE`], skipped.
+    TooLong {
+        index: usize,
+    },
+    Record(Record),
+}
+
+/// Read `path` as [`Item`]s, in input order. Diagnostics about records inside items come from
+/// [`parse_item`]; the ones returned here (unreadable file, bad records of non-NDJSON layouts)
+/// come after those of the file's items.
+pub fn read_file_items(path: &Path, f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> {
     let is_evtx = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("evtx"));
     if is_evtx {
-        read_evtx(path, sink)
+        read_evtx(path, &mut |r| f(Item::Record(r)))
     } else {
         match std::fs::File::open(path) {
-            Ok(f) => read_json(path, f, sink),
+            Ok(file) => read_json_items(path, file, f),
             Err(e) => vec![io_error(path, &e.to_string())],
         }
+    }
+}
+
+/// Turn an [`Item`] into a record, or the diagnostic of a bad one.
+pub fn parse_item(path: &Path, item: Item) -> Result<Record, Diagnostic> {
+    match item {
+        Item::Record(r) => Ok(r),
+        Item::TooLong { index } => Err(bad_record(
+            path,
+            index,
+            &format!("line longer than {MAX_LINE} bytes, skipped"),
+        )),
+        Item::Line { index, text } => match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(m)) => Ok(Record {
+                index,
+                event: event_from_json(&m),
+            }),
+            Ok(other) => Err(bad_record(
+                path,
+                index,
+                &format!("expected a JSON object, found {}", kind(&other)),
+            )),
+            Err(e) => Err(bad_record(path, index, &format!("invalid JSON: {e}"))),
+        },
     }
 }
 
@@ -100,6 +153,17 @@ fn bad_record(path: &Path, index: usize, msg: &str) -> Diagnostic {
 
 /// JSON input in any of the supported layouts.
 pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let end = read_json_items(path, input, &mut |item| match parse_item(path, item) {
+        Ok(r) => sink(r),
+        Err(d) => diags.push(d),
+    });
+    diags.extend(end);
+    diags
+}
+
+/// [`read_json`] as [`Item`]s: NDJSON lines are handed over unparsed.
+pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> {
     let mut r = BufReader::with_capacity(1 << 16, input);
     let mut diags = Vec::new();
     // Decide the layout from the first line: a line that is a whole JSON value means NDJSON
@@ -118,17 +182,10 @@ pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) ->
         loop {
             let t = trim_ascii(&line);
             if line.len() > MAX_LINE {
-                diags.push(bad_record(
-                    path,
-                    index,
-                    &format!("line longer than {MAX_LINE} bytes, skipped"),
-                ));
+                f(Item::TooLong { index });
                 index += 1;
             } else if !t.is_empty() {
-                match serde_json::from_slice::<Value>(t) {
-                    Ok(v) => emit(path, index, v, sink, &mut diags),
-                    Err(e) => diags.push(bad_record(path, index, &format!("invalid JSON: {e}"))),
-                }
+                f(Item::Line { index, text: t });
                 index += 1;
             }
             line.clear();
@@ -152,7 +209,7 @@ pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) ->
         match serde_json::from_slice::<Vec<Value>>(t) {
             Ok(vs) => {
                 for (i, v) in vs.into_iter().enumerate() {
-                    emit(path, i, v, sink, &mut diags);
+                    emit(path, i, v, f, &mut diags);
                 }
             }
             Err(e) => diags.push(bad_record(path, 0, &format!("invalid JSON array: {e}"))),
@@ -167,7 +224,7 @@ pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) ->
         for item in serde_json::Deserializer::from_slice(&text[pos..]).into_iter::<Value>() {
             match item {
                 Ok(v) => {
-                    emit(path, index, v, sink, &mut diags);
+                    emit(path, index, v, f, &mut diags);
                     index += 1;
                 }
                 Err(e) => {
@@ -238,18 +295,12 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end.max(start)]
 }
 
-fn emit(
-    path: &Path,
-    index: usize,
-    v: Value,
-    sink: &mut dyn FnMut(Record),
-    diags: &mut Vec<Diagnostic>,
-) {
+fn emit(path: &Path, index: usize, v: Value, f: &mut dyn FnMut(Item), diags: &mut Vec<Diagnostic>) {
     match v {
-        Value::Object(m) => sink(Record {
+        Value::Object(m) => f(Item::Record(Record {
             index,
             event: event_from_json(&m),
-        }),
+        })),
         other => diags.push(bad_record(
             path,
             index,

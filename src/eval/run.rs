@@ -11,10 +11,13 @@ use serde::Serialize;
 use crate::diag::Diagnostic;
 use crate::ir::Rule;
 
-use super::correlate::Correlator;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
+
+use super::correlate::{Correlator, Observation};
 use super::engine::{event_time, Engine, EngineOptions};
 use super::event::Event;
-use super::read::{collect_files, read_file};
+use super::read::{collect_files, parse_item, read_file_items, Item};
 
 /// Output layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,7 +75,65 @@ fn computer(e: &Event) -> Option<String> {
         .map(String::from)
 }
 
+/// Events per unit of work handed to a thread: large enough that the hand-over costs little,
+/// small enough that a few in flight per thread keep memory bounded.
+const BATCH: usize = 512;
+
+/// A unit of work: a run of records of one file (NDJSON lines are parsed by the worker).
+struct Job {
+    seq: u64,
+    file: usize,
+    /// NDJSON lines of this batch, one after another in `buf`.
+    buf: Vec<u8>,
+    items: Vec<JobItem>,
+    /// Set on a file's last job: the diagnostics the reader returned for the file.
+    end: Option<Vec<Diagnostic>>,
+}
+
+enum JobItem {
+    Line {
+        index: usize,
+        start: usize,
+        end: usize,
+    },
+    TooLong {
+        index: usize,
+    },
+    Record(super::read::Record),
+}
+
+/// What a worker made of a job, applied by the collecting thread in input order.
+#[derive(Default)]
+struct Done {
+    seq: u64,
+    /// Formatted output lines.
+    out: Vec<u8>,
+    events: usize,
+    /// Rule index of every match, in output order.
+    hits: Vec<usize>,
+    observations: Vec<Observation>,
+    diags: Vec<Diagnostic>,
+    /// The file's diagnostics are complete (its last job).
+    file_end: bool,
+}
+
+/// How many threads match events: as asked, else the machine's parallelism (capped).
+fn worker_count(asked: usize) -> usize {
+    if asked > 0 {
+        return asked;
+    }
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 16)
+}
+
 /// Run `rules` over every event file under `events`, writing matches to `out`.
+///
+/// Files are read in order by one thread that cuts them into batches of [`BATCH`] records;
+/// worker threads parse, classify, match and format each batch; the calling thread writes the
+/// batches' output, diagnostics and correlation observations strictly in input order, so the
+/// output is the same whatever the number of threads.
 pub fn run_match(
     rules: &[Rule],
     events: &[PathBuf],
@@ -89,55 +150,171 @@ pub fn run_match(
         files: files.len(),
         ..Summary::default()
     };
-    let mut scratch = engine.scratch();
-    let mut hits = Vec::new();
+    let file_texts: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    let workers = worker_count(opts.threads);
+    // Workers only read the correlator's configuration (it has observed nothing yet).
+    let corr_config = corr.clone();
+    let stop = AtomicBool::new(false);
     let mut write_err: Option<std::io::Error> = None;
-    for (fi, path) in files.iter().enumerate() {
-        let file_text = path.display().to_string();
-        let mut sink = |rec: super::read::Record| {
-            let mut ev = rec.event;
-            summary.events += 1;
-            let class = engine.prepare(&mut ev);
-            engine.matches(&ev, &class, &mut scratch, &mut hits);
-            if hits.is_empty() {
-                return;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|sc| {
+        let (done_tx, done_rx) = mpsc::sync_channel::<Done>(workers * 4);
+        // Reader.
+        let files = &files;
+        let stop = &stop;
+        sc.spawn(move || {
+            let mut seq = 0u64;
+            // `seq` also advances inside the reader callback (one per batch), so it is no
+            // plain loop counter.
+            #[allow(clippy::explicit_counter_loop)]
+            for (fi, path) in files.iter().enumerate() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let mut job = Job::new(seq, fi);
+                let mut closed = false;
+                let end = read_file_items(path, &mut |item| {
+                    if closed {
+                        return;
+                    }
+                    job.push(item);
+                    if job.items.len() >= BATCH {
+                        let next = Job::new(seq + 1, fi);
+                        if job_tx.send(std::mem::replace(&mut job, next)).is_err() {
+                            closed = true;
+                        }
+                        seq += 1;
+                    }
+                });
+                job.end = Some(end);
+                if job_tx.send(job).is_err() {
+                    break;
+                }
+                seq += 1;
             }
-            let time = event_time(&ev);
-            for &ri in &hits {
-                *summary.per_rule.entry(ri).or_default() += 1;
-                if corr.wants(ri) {
-                    if let Some(t) = time {
-                        corr.observe(ri, t, &ev, (fi, rec.index));
+        });
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            let engine = &engine;
+            let corr = &corr_config;
+            let file_texts = &file_texts;
+            sc.spawn(move || {
+                let mut scratch = engine.scratch();
+                let mut hits = Vec::new();
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => match rx.recv() {
+                            Ok(j) => j,
+                            Err(_) => break,
+                        },
+                        Err(_) => break,
+                    };
+                    let path = &files[job.file];
+                    let text = &file_texts[job.file];
+                    let mut done = Done {
+                        seq: job.seq,
+                        ..Done::default()
+                    };
+                    for item in job.items {
+                        let item = match item {
+                            JobItem::Line { index, start, end } => Item::Line {
+                                index,
+                                text: &job.buf[start..end],
+                            },
+                            JobItem::TooLong { index } => Item::TooLong { index },
+                            JobItem::Record(r) => Item::Record(r),
+                        };
+                        let rec = match parse_item(path, item) {
+                            Ok(r) => r,
+                            Err(d) => {
+                                done.diags.push(d);
+                                continue;
+                            }
+                        };
+                        let mut ev = rec.event;
+                        done.events += 1;
+                        let class = engine.prepare(&mut ev);
+                        engine.matches(&ev, &class, &mut scratch, &mut hits);
+                        if hits.is_empty() {
+                            continue;
+                        }
+                        let time = event_time(&ev);
+                        let timestamp = time.map(|t| t.to_string());
+                        let host = computer(&ev);
+                        for &ri in &hits {
+                            if let Some(t) = time {
+                                corr.observations(
+                                    ri,
+                                    t,
+                                    &ev,
+                                    (job.file, rec.index),
+                                    &mut done.observations,
+                                );
+                            }
+                            let r = &rules[ri];
+                            let line = MatchLine {
+                                rule_id: r.id(),
+                                rule_name: &r.name,
+                                title: &r.meta.title,
+                                level: r.level(),
+                                file: text.clone(),
+                                index: rec.index,
+                                timestamp: timestamp.clone(),
+                                computer: host.clone(),
+                                correlation: None,
+                                first_timestamp: None,
+                                group: None,
+                                count: None,
+                            };
+                            done.hits.push(ri);
+                            // Writing to a Vec cannot fail.
+                            let _ = emit(&mut done.out, format, &line);
+                        }
+                    }
+                    if let Some(end) = job.end {
+                        done.diags.extend(end);
+                        done.file_end = true;
+                    }
+                    if done_tx.send(done).is_err() {
+                        break;
                     }
                 }
-                let r = &rules[ri];
-                let line = MatchLine {
-                    rule_id: r.id(),
-                    rule_name: &r.name,
-                    title: &r.meta.title,
-                    level: r.level(),
-                    file: file_text.clone(),
-                    index: rec.index,
-                    timestamp: time.map(|t| t.to_string()),
-                    computer: computer(&ev),
-                    correlation: None,
-                    first_timestamp: None,
-                    group: None,
-                    count: None,
-                };
-                summary.matches += 1;
-                if let Err(e) = emit(out, format, &line) {
-                    write_err.get_or_insert(e);
+            });
+        }
+        drop(done_tx);
+        // Collect in input order.
+        let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut file_diags = 0usize;
+        for d in done_rx {
+            pending.insert(d.seq, d);
+            while let Some(d) = pending.remove(&next) {
+                next += 1;
+                summary.events += d.events;
+                summary.matches += d.hits.len();
+                for &ri in &d.hits {
+                    *summary.per_rule.entry(ri).or_default() += 1;
+                }
+                for o in d.observations {
+                    corr.record(o);
+                }
+                file_diags += d.diags.len();
+                diags.extend(d.diags);
+                if d.file_end {
+                    summary.bad_records += file_diags;
+                    file_diags = 0;
+                }
+                if write_err.is_none() {
+                    if let Err(e) = out.write_all(&d.out) {
+                        write_err = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 }
             }
-        };
-        let ds = read_file(path, &mut sink);
-        summary.bad_records += ds.len();
-        diags.extend(ds);
-        if write_err.is_some() {
-            break;
         }
-    }
+    });
     for h in corr.finish() {
         let r = &rules[h.rule];
         let corr_kind = match &r.body {
@@ -195,5 +372,33 @@ fn emit(out: &mut dyn Write, format: OutFormat, l: &MatchLine) -> std::io::Resul
                 .map(|c| format!("  {c}"))
                 .unwrap_or_default(),
         ),
+    }
+}
+
+impl Job {
+    fn new(seq: u64, file: usize) -> Job {
+        Job {
+            seq,
+            file,
+            buf: Vec::new(),
+            items: Vec::with_capacity(BATCH),
+            end: None,
+        }
+    }
+
+    fn push(&mut self, item: Item) {
+        self.items.push(match item {
+            Item::Line { index, text } => {
+                let start = self.buf.len();
+                self.buf.extend_from_slice(text);
+                JobItem::Line {
+                    index,
+                    start,
+                    end: self.buf.len(),
+                }
+            }
+            Item::TooLong { index } => JobItem::TooLong { index },
+            Item::Record(r) => JobItem::Record(r),
+        });
     }
 }
