@@ -438,7 +438,7 @@ fn check_matcher(rule: &Rule, m: &Matcher, out: &mut Vec<Diagnostic>) {
                 if m.has(Modifier::ReM) { "m" } else { "" },
                 if m.has(Modifier::ReS) { "s" } else { "" },
             );
-            if let Err(e) = crate::eval::regex::compile(&text, &flags) {
+            if let Err(e) = crate::eval::regex::validate(&text, &flags) {
                 out.push(
                     Diagnostic::error("invalid-regex", format!("invalid regular expression: {e}"))
                         .at(loc)

@@ -137,6 +137,12 @@ pub fn has_io_errors(diags: &Diagnostics) -> bool {
         .any(|d| d.is_error() && matches!(d.code, "io" | "usage" | "file-too-large"))
 }
 
+/// One backend's work: an outcome per rule (`None` for failed rules) and its shared files.
+type BackendResult = (
+    Vec<Option<Outcome>>,
+    Result<Vec<crate::target::OutFile>, Diagnostic>,
+);
+
 /// The outcome of compiling a checked pack.
 pub struct Output {
     pub tree: Tree,
@@ -196,19 +202,35 @@ pub fn compile(
         backends.len() * checked.rules.len(),
         "compiling",
     );
-    for b in backends {
+    // Backends are independent: each compiles its rules (in parallel) and renders its shared
+    // files; results are merged below in backend and rule order, so output is deterministic.
+    let results: Vec<BackendResult> = {
+        use rayon::prelude::*;
+        backends
+            .par_iter()
+            .map(|b| {
+                let outcomes: Vec<Option<Outcome>> = (0..checked.rules.len())
+                    .into_par_iter()
+                    .map(|i| {
+                        pb.inc(1);
+                        (!checked.failed[i]).then(|| b.compile(i, &ctx))
+                    })
+                    .collect();
+                let pairs: Vec<(&Rule, &Compiled)> = outcomes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, o)| match o {
+                        Some(Outcome::Compiled(c)) => Some((&checked.rules[i], c)),
+                        _ => None,
+                    })
+                    .collect();
+                let shared = b.finish(&pairs);
+                (outcomes, shared)
+            })
+            .collect()
+    };
+    for (b, (outcomes, shared)) in backends.iter().zip(results) {
         let mut done: Vec<(usize, Compiled)> = Vec::new();
-        // Rules compile independently; collect in rule order so output stays deterministic.
-        let outcomes: Vec<Option<Outcome>> = {
-            use rayon::prelude::*;
-            (0..checked.rules.len())
-                .into_par_iter()
-                .map(|i| {
-                    pb.inc(1);
-                    (!checked.failed[i]).then(|| b.compile(i, &ctx))
-                })
-                .collect()
-        };
         for (i, (rule, outcome)) in checked.rules.iter().zip(outcomes).enumerate() {
             let Some(outcome) = outcome else { continue };
             match outcome {
@@ -237,9 +259,7 @@ pub fn compile(
                 }
             }
         }
-        let pairs: Vec<(&Rule, &Compiled)> =
-            done.iter().map(|(i, c)| (&checked.rules[*i], c)).collect();
-        match b.finish(&pairs) {
+        match shared {
             Ok(files) => {
                 for f in files {
                     tree.insert(f.path, f.contents);
