@@ -69,16 +69,25 @@ fn options(paths: Vec<PathBuf>, common: CommonArgs, keep_going: bool) -> Options
     }
 }
 
+/// The selected targets, or `None` after printing why they cannot be loaded (a usage error).
+fn backends_or_report(
+    opts: &Options,
+    out: &Printer,
+) -> Option<Vec<Box<dyn crate::target::Backend>>> {
+    match select_backends(opts) {
+        Ok(b) => Some(b),
+        Err(errs) => {
+            out.diagnostics(&mut Diagnostics(errs), &Sources::new());
+            None
+        }
+    }
+}
+
 pub fn run_build(out: &Printer, a: BuildArgs) -> ExitCode {
     let opts = options(a.paths, a.common, a.keep_going);
     let mut sources = Sources::new();
-    let backends = match select_backends(&opts) {
-        Ok(b) => b,
-        Err(errs) => {
-            let mut d = Diagnostics(errs);
-            out.diagnostics(&mut d, &sources);
-            return ExitCode::from(2);
-        }
+    let Some(backends) = backends_or_report(&opts, out) else {
+        return ExitCode::from(2);
     };
     let checked = load_and_check(&opts, &mut sources);
     let mut diags = checked.diags.clone();
@@ -163,13 +172,8 @@ pub fn run_build(out: &Printer, a: BuildArgs) -> ExitCode {
 pub fn run_check(out: &Printer, a: CheckArgs) -> ExitCode {
     let opts = options(a.paths, a.common, false);
     let mut sources = Sources::new();
-    let backends = match select_backends(&opts) {
-        Ok(b) => b,
-        Err(errs) => {
-            let mut d = Diagnostics(errs);
-            out.diagnostics(&mut d, &sources);
-            return ExitCode::from(2);
-        }
+    let Some(backends) = backends_or_report(&opts, out) else {
+        return ExitCode::from(2);
     };
     let checked = load_and_check(&opts, &mut sources);
     let mut diags = checked.diags.clone();
