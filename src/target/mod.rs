@@ -91,8 +91,18 @@ pub fn load_targets(dir: Option<&Path>) -> Result<Vec<Box<dyn Backend>>, Vec<Dia
     };
     let mut out: Vec<Box<dyn Backend>> = vec![Box::new(sigma_backend::SigmaBackend)];
     let mut errors = Vec::new();
-    for (name, files) in folders {
-        match spec_backend::SpecBackend::from_files(&name, &files) {
+    // Parsing the specs (YAML, table schemas, templates) is most of a small run's start-up;
+    // they are independent, so load them in parallel and keep folder order.
+    let loaded: Vec<Result<spec_backend::SpecBackend, Diagnostic>> = {
+        use rayon::prelude::*;
+        let folders: Vec<_> = folders.into_iter().collect();
+        folders
+            .par_iter()
+            .map(|(name, files)| spec_backend::SpecBackend::from_files(name, files))
+            .collect()
+    };
+    for loaded in loaded {
+        match loaded {
             Ok(b) => out.push(Box::new(b)),
             Err(d) => errors.push(d),
         }
