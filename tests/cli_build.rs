@@ -202,3 +202,59 @@ fn shipped_rules_pass_check_test_and_fmt() {
         String::from_utf8_lossy(&fmt.stdout)
     );
 }
+
+/// A skip is a warning (exit 0, recorded in the manifest) unless `--strict`, which makes it an
+/// error that stops the build.
+#[test]
+fn strict_turns_target_skips_into_errors() {
+    let t = tempfile::tempdir().unwrap();
+    // A rule on a log source Defender XDR has no table for.
+    std::fs::write(
+        t.path().join("fw.det"),
+        r#"rule fw_rule_added {
+  title "Firewall rule added by netsh"
+  id 4f0c2a6e-1b7d-4f3a-9c2e-5d6b7a8c9d01
+  status experimental
+  level low
+  logsource product=windows service=firewall-as
+  sel = ModifyingApplication endswith "\netsh.exe"
+  condition sel
+}
+"#,
+    )
+    .unwrap();
+    let run = |strict: bool| {
+        let mut args = vec![
+            "build",
+            "fw.det",
+            "--target",
+            "kql-defender",
+            "--out",
+            "out",
+        ];
+        if strict {
+            args.push("--strict");
+        }
+        Command::new(env!("CARGO_BIN_EXE_detc"))
+            .args(&args)
+            .current_dir(t.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let lenient = run(false);
+    assert_eq!(lenient.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&lenient.stderr).contains("warning[unsupported]"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    assert!(manifest["rules"][0]["targets"]["kql-defender"]["skipped"].is_string());
+    std::fs::remove_dir_all(t.path().join("out")).unwrap();
+    let strict = run(true);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("error[unsupported]"));
+    assert!(
+        !t.path().join("out").exists(),
+        "a strict build with a skip writes nothing"
+    );
+}
