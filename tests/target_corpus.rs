@@ -104,42 +104,6 @@ fn shipped_rules_compile_to_every_target() {
     }
 }
 
-fn kql_ready() -> bool {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/node_modules/@kusto");
-    let required = std::env::var("DETC_KQL_CHECK").is_ok_and(|v| v == "1");
-    assert!(
-        dir.is_dir() || !required,
-        "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing"
-    );
-    dir.is_dir()
-}
-
-/// Parse queries with Kusto.Language (tests/kql/check.js) against the target's schemas.
-fn kusto(target_name: &str, queries: &[(String, String)]) -> Vec<serde_json::Value> {
-    use std::io::Write;
-    let t = target(target_name);
-    let input = serde_json::json!({
-        "tables": t.tables,
-        "queries": queries.iter().map(|(id, q)| serde_json::json!({"id": id, "query": q})).collect::<Vec<_>>(),
-    });
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/check.js");
-    let mut child = std::process::Command::new("node")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "check.js failed");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn sigmahq_corpus_never_panics() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules");

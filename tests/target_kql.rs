@@ -9,59 +9,16 @@
 #[path = "target_util.rs"]
 mod util;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use detc::diag::Span;
 use detc::ir::norm::{Expr, Pred, Test};
 use detc::ir::SigmaString;
 use detc::target::Backend;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
-use serde_json::{json, Value};
+use serde_json::json;
 use util::*;
 
 const KQL_TARGETS: [&str; 2] = ["kql-defender", "kql-sentinel"];
-
-fn node_ready() -> bool {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/node_modules/@kusto");
-    let required = std::env::var("DETC_KQL_CHECK").is_ok_and(|v| v == "1");
-    if dir.is_dir() {
-        return true;
-    }
-    assert!(
-        !required,
-        "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing: run `npm ci --prefix tests/kql`"
-    );
-    eprintln!("skipping the Kusto parser check: tests/kql/node_modules is not installed");
-    false
-}
-
-/// Parse queries with Kusto.Language; returns one result object per query.
-fn kusto(target: &str, queries: &[(String, String)]) -> Vec<Value> {
-    let t = util::target(target);
-    let input = json!({
-        "tables": t.tables,
-        "queries": queries.iter().map(|(id, q)| json!({"id": id, "query": q})).collect::<Vec<_>>(),
-    });
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/check.js");
-    let mut child = Command::new("node")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "check.js failed");
-    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
-}
 
 /// Rule bodies covering every construct the KQL targets express.
 pub const CASES: &[(&str, &str)] = &[
@@ -137,7 +94,7 @@ fn case_queries(target: &str) -> Vec<(String, String)> {
 
 #[test]
 fn every_case_parses_and_analyzes_without_errors() {
-    if !node_ready() {
+    if !kql_ready() {
         return;
     }
     for t in KQL_TARGETS {
@@ -202,7 +159,7 @@ pub const CRAFTED: &[&str] = &[
 
 #[test]
 fn literals_round_trip_and_crafted_values_keep_the_shape() {
-    if !node_ready() {
+    if !kql_ready() {
         return;
     }
     let mut runner = TestRunner::deterministic();
@@ -295,7 +252,7 @@ correlation both {
 
 #[test]
 fn correlation_queries_parse_and_analyze() {
-    if !node_ready() {
+    if !kql_ready() {
         return;
     }
     let (rules, exprs) = pack(CORRELATION_PACK);

@@ -10,14 +10,13 @@
 #[path = "target_util.rs"]
 mod util;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use detc::diag::SourceId;
 use detc::ir::norm::{normalize, NormOptions};
 use detc::target::{Backend, Ctx, Outcome};
 use serde_json::{json, Value};
+use util::{kql_ready, kusto_raw};
 
 fn yml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -34,19 +33,9 @@ fn yml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn node_ready() -> bool {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/node_modules/@kusto");
-    let required = std::env::var("DETC_KQL_CHECK").is_ok_and(|v| v == "1");
-    assert!(
-        dir.is_dir() || !required,
-        "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing: run `npm ci --prefix tests/kql`"
-    );
-    dir.is_dir()
-}
-
 #[test]
 fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
-    if !node_ready() {
+    if !kql_ready() {
         eprintln!("skipping: tests/kql/node_modules is not installed");
         return;
     }
@@ -79,23 +68,7 @@ fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
             })
             .collect();
         assert!(queries.len() > 1000, "{name}: {} queries", queries.len());
-        let input = json!({"tables": target.tables, "queries": queries});
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/check.js");
-        let mut child = Command::new("node")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("node runs");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "check.js failed");
-        let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let results: Vec<Value> = kusto_raw(&target, &queries);
         assert_eq!(results.len(), queries.len());
         let bad: Vec<&Value> = results
             .iter()

@@ -47,3 +47,54 @@ pub fn query(target_name: &str, logsource: &str, body: &str) -> Result<String, S
         Outcome::Skipped(d) => Err(d.message),
     }
 }
+
+/// Whether the Kusto parser (tests/kql/node_modules) is installed. With `DETC_KQL_CHECK=1`
+/// (as in CI) a missing install is a failure, not a silent skip.
+pub fn kql_ready() -> bool {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/node_modules/@kusto");
+    let required = std::env::var("DETC_KQL_CHECK").is_ok_and(|v| v == "1");
+    assert!(
+        dir.is_dir() || !required,
+        "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing: run `npm ci --prefix tests/kql`"
+    );
+    if !dir.is_dir() {
+        eprintln!("skipping the Kusto parser check: tests/kql/node_modules is not installed");
+    }
+    dir.is_dir()
+}
+
+/// Parse and analyse `(id, query)` pairs with Kusto.Language (tests/kql/check.js) against the
+/// target's table schemas; one result object (`{"id", "errors", ...}`) per query, in order.
+pub fn kusto(target_name: &str, queries: &[(String, String)]) -> Vec<serde_json::Value> {
+    let t = target(target_name);
+    kusto_raw(
+        &t,
+        &queries
+            .iter()
+            .map(|(id, q)| serde_json::json!({"id": id, "query": q}))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Like [`kusto`], with the `{"id", "query"}` objects already built.
+pub fn kusto_raw(t: &SpecBackend, queries: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    use std::io::Write;
+    let input = serde_json::json!({ "tables": t.tables, "queries": queries });
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kql/check.js");
+    let mut child = std::process::Command::new("node")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "check.js failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
