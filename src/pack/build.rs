@@ -287,6 +287,7 @@ pub fn compile(
                         query: c.query,
                         files,
                         sha256: digest,
+                        data: c.note,
                     },
                 );
             }

@@ -33,6 +33,9 @@ pub enum TargetEntry {
         query: Option<String>,
         files: Vec<String>,
         sha256: String,
+        /// Set when the query reads a fallback data source (the log source entry's `note`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<String>,
     },
     Skipped {
         skipped: String,

@@ -72,6 +72,7 @@ pub fn render(
                 Some(r.span),
             )
         })?;
+        let ls = b.entry(ls);
         let renderer = b.first_renderer(ls);
         // Each output field (group-by, value_count field) -> this rule's column.
         let mut outputs: Vec<String> = c.group_by.clone();

@@ -38,6 +38,11 @@ pub struct Compiled {
     /// Paths of files written by [`Backend::finish`] that contain this rule
     /// (e.g. `splunk/savedsearches.conf`).
     pub shared_files: Vec<String>,
+    /// The target's log source entry the query reads (spec targets), for `finish`.
+    pub logsource: Option<usize>,
+    /// What data the query reads when that is not what the target's name says (a fallback
+    /// log source entry's `note`); recorded in the manifest.
+    pub note: Option<String>,
 }
 
 /// Result of compiling one rule for one target.

@@ -21,6 +21,8 @@ impl Backend for SigmaBackend {
                 contents: crate::sigma::write(rule),
             }],
             shared_files: Vec::new(),
+            logsource: None,
+            note: None,
         })
     }
 }

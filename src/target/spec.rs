@@ -110,6 +110,10 @@ pub struct Dialect {
     pub not: String,
     /// Parentheses around a compound operand; slot `{x}`.
     pub group: String,
+    /// Used only by log sources that name it in their `dialects` (a dialect for a fallback
+    /// data source, such as raw events in a CIM target), never by the others.
+    #[serde(default)]
+    pub on_request: bool,
     /// Group a top-level OR before it goes into `query` (SPL search joins the constraint with
     /// an implicit AND, and a reader should not need SPL's OR-before-AND precedence).
     #[serde(default)]
@@ -294,6 +298,14 @@ pub struct LogSourceSpec {
     /// Extra values for templates (`logsource.vars`), e.g. the tstats `by` clause.
     #[serde(default)]
     pub vars: BTreeMap<String, serde_json::Value>,
+    /// The dialects this log source is rendered with, in the spec's order; empty: every dialect
+    /// that is not `on_request`.
+    #[serde(default)]
+    pub dialects: Vec<String>,
+    /// What data this entry reads, when that is not what the target's name says (a fallback
+    /// source): handed to templates as `logsource.note` and recorded in the manifest.
+    #[serde(default)]
+    pub note: Option<String>,
     /// Further sources of the same events under their own field names (Security 4688 next to
     /// Sysmon 1 for process_creation). The rule is rendered once per source and the results
     /// combined as the target's top-level `alternatives` says.

@@ -103,10 +103,14 @@ impl SpecBackend {
         })
     }
 
-    /// The log source entry for a rule: the one whose keys equal exactly the keys the rule sets
-    /// (product, category, service; case-insensitive).
-    pub fn logsource(&self, ls: &LogSource) -> Option<&LogSourceSpec> {
-        let rule_keys: BTreeMap<&str, String> = [
+    /// The log source entries for a rule, in the spec's order: those whose keys equal exactly
+    /// the keys the rule sets (product, category, service; case-insensitive). The first that
+    /// can express the rule is used; later ones are fallbacks (other data for the same events).
+    pub fn logsources<'a>(
+        &'a self,
+        ls: &LogSource,
+    ) -> impl Iterator<Item = (usize, &'a LogSourceSpec)> + 'a {
+        let rule_keys: BTreeMap<&'static str, String> = [
             ("product", &ls.product),
             ("category", &ls.category),
             ("service", &ls.service),
@@ -114,26 +118,59 @@ impl SpecBackend {
         .into_iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v.to_ascii_lowercase())))
         .collect();
-        self.spec.logsources.iter().find(|e| {
-            e.when.len() == rule_keys.len()
-                && e.when.iter().all(|(k, v)| {
-                    rule_keys.get(k.as_str()).map(String::as_str)
-                        == Some(v.to_ascii_lowercase().as_str())
-                })
-        })
+        self.spec
+            .logsources
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| {
+                e.when.len() == rule_keys.len()
+                    && e.when.iter().all(|(k, v)| {
+                        rule_keys.get(k.as_str()).map(String::as_str)
+                            == Some(v.to_ascii_lowercase().as_str())
+                    })
+            })
+    }
+
+    /// Whether log source entry `ls` is rendered with dialect `d` (see `LogSourceSpec::dialects`).
+    fn uses(ls: &LogSourceSpec, d: &super::spec::Dialect) -> bool {
+        if ls.dialects.is_empty() {
+            !d.on_request
+        } else {
+            ls.dialects.contains(&d.name)
+        }
     }
 
     pub fn schema_of(&self, ls: &LogSourceSpec) -> Option<&Table> {
         ls.table.as_ref().and_then(|t| self.tables.get(t))
     }
 
-    /// Render a detection rule's condition to query text.
+    /// Render a detection rule's condition to query text, with the first log source entry that
+    /// can express it; returns the entry's index in the spec. When none can, the diagnostic
+    /// gives the first entry's reason and notes each fallback's.
     pub fn render_query(
         &self,
         rule: &Rule,
         expr: &crate::ir::norm::Expr,
-    ) -> Result<(String, &LogSourceSpec), Diagnostic> {
-        let ls = self.logsource(&rule.logsource).ok_or_else(|| {
+    ) -> Result<(String, usize), Diagnostic> {
+        let mut first: Option<Diagnostic> = None;
+        for (i, ls) in self.logsources(&rule.logsource) {
+            match self.render_with(rule, expr, ls) {
+                Ok(q) => return Ok((q, i)),
+                Err(d) if d.code == "unsupported" => match &mut first {
+                    None => first = Some(d),
+                    Some(f) => {
+                        let what = ls
+                            .note
+                            .clone()
+                            .or_else(|| ls.table.clone())
+                            .unwrap_or_else(|| format!("log source entry {}", i + 1));
+                        *f = f.clone().note(format!("fallback ({what}): {}", d.message));
+                    }
+                },
+                Err(d) => return Err(d),
+            }
+        }
+        Err(first.unwrap_or_else(|| {
             self.skip(
                 rule,
                 &Unsupported {
@@ -141,32 +178,56 @@ impl SpecBackend {
                     span: None,
                 },
             )
-        })?;
+        }))
+    }
+
+    /// Render with one log source entry.
+    fn render_with(
+        &self,
+        rule: &Rule,
+        expr: &crate::ir::norm::Expr,
+        ls: &LogSourceSpec,
+    ) -> Result<String, Diagnostic> {
         if !ls.also.is_empty() {
-            return self.render_alternatives(rule, expr, ls).map(|q| (q, ls));
+            return self.render_alternatives(rule, expr, ls);
         }
         let schema = self.schema_of(ls);
         let mut last = None;
         for (d, re) in self.spec.dialects.iter().zip(&self.field_res) {
+            if !Self::uses(ls, d) {
+                continue;
+            }
             let r = Renderer::new(&self.spec, d, re, ls, schema);
             match r.query(expr) {
                 Ok(q) => {
                     let q = self.prefiltered(d, &r, ls, schema, expr)?.unwrap_or(q);
-                    return Ok((q, ls));
+                    return Ok(q);
                 }
                 Err(u) => {
                     // After grouping, the operands moved in front no longer need to be
                     // grouped by: the split form can succeed where the whole cannot.
                     if d.grouped_by.is_some() {
                         if let Some(q) = self.prefiltered(d, &r, ls, schema, expr)? {
-                            return Ok((q, ls));
+                            return Ok(q);
                         }
                     }
                     last = Some(u)
                 }
             }
         }
-        Err(self.skip(rule, &last.expect("at least one dialect")))
+        Err(self.skip(rule, &last.ok_or_else(|| self.no_dialect(ls))?))
+    }
+
+    /// A log source entry that no dialect applies to (its `dialects` names none).
+    fn no_dialect(&self, ls: &LogSourceSpec) -> Diagnostic {
+        Diagnostic::error(
+            "invalid-target",
+            format!(
+                "log source {:?}: no dialect applies (its `dialects` are {:?})",
+                ls.when, ls.dialects
+            ),
+        )
+        .in_file(format!("{}/target.yaml", self.spec.name))
     }
 
     /// A log source with `also` sources (see `AlternativesSpec`): per dialect in order, either
@@ -190,6 +251,9 @@ impl SpecBackend {
         let group = |x: &str| fill(&alt.group, &[("x", x)]);
         let mut last = None;
         for (i, (d, re)) in self.spec.dialects.iter().zip(&self.field_res).enumerate() {
+            if !Self::uses(ls, d) {
+                continue;
+            }
             let result = if alt.join_dialects.contains(&d.name) {
                 variants
                     .iter()
@@ -217,7 +281,7 @@ impl SpecBackend {
                 Err(u) => last = Some(u),
             }
         }
-        Err(self.skip(rule, &last.expect("at least one dialect")))
+        Err(self.skip(rule, &last.ok_or_else(|| self.no_dialect(ls))?))
     }
 
     /// The merged form of `render_alternatives` for dialect `di`.
@@ -448,6 +512,7 @@ impl SpecBackend {
                 "table": ls.and_then(|l| l.table.clone()).unwrap_or_default(),
                 "constraint": ls.and_then(|l| l.constraint.clone()).unwrap_or_default(),
                 "vars": ls.map(|l| serde_json::to_value(&l.vars).unwrap_or(Json::Null)).unwrap_or_else(|| json!({})),
+                "note": ls.and_then(|l| l.note.clone()).unwrap_or_default(),
             },
             "target": { "name": self.spec.name, "vars": self.spec.vars },
         })
@@ -469,15 +534,26 @@ impl SpecBackend {
         }
     }
 
-    /// A renderer for the target's first dialect (correlation output fields).
+    /// A renderer for the first dialect log source entry `ls` uses (correlation output fields).
     pub fn first_renderer<'a>(&'a self, ls: &'a LogSourceSpec) -> Renderer<'a> {
+        let i = self
+            .spec
+            .dialects
+            .iter()
+            .position(|d| Self::uses(ls, d))
+            .unwrap_or(0);
         Renderer::new(
             &self.spec,
-            &self.spec.dialects[0],
-            &self.field_res[0],
+            &self.spec.dialects[i],
+            &self.field_res[i],
             ls,
             self.schema_of(ls),
         )
+    }
+
+    /// Log source entry `i` of the spec.
+    pub fn entry(&self, i: usize) -> &LogSourceSpec {
+        &self.spec.logsources[i]
     }
 
     pub fn env(&self) -> &Environment<'static> {
@@ -494,7 +570,7 @@ impl Backend for SpecBackend {
         let rule = &cx.rules[index];
         let rendered = match &rule.body {
             RuleBody::Detection(_) => match cx.exprs.get(index).and_then(Option::as_ref) {
-                Some(e) => self.render_query(rule, e).map(|(q, ls)| (q, Some(ls))),
+                Some(e) => self.render_query(rule, e).map(|(q, i)| (q, Some(i))),
                 None => Err(Diagnostic::warning(
                     "not-normalized",
                     format!(
@@ -510,7 +586,7 @@ impl Backend for SpecBackend {
             Ok(x) => x,
             Err(d) => return Outcome::Skipped(d),
         };
-        let ctx = self.rule_context(rule, &query, ls);
+        let ctx = self.rule_context(rule, &query, ls.map(|i| self.entry(i)));
         let mut files = Vec::new();
         for (out, tpl) in &self.spec.artifacts.files {
             let path = match self.render_template(&format!("path:{out}"), &ctx) {
@@ -526,6 +602,8 @@ impl Backend for SpecBackend {
             query: Some(query),
             files,
             shared_files: self.spec.artifacts.shared.keys().cloned().collect(),
+            logsource: ls,
+            note: ls.and_then(|i| self.entry(i).note.clone()),
         })
     }
 
@@ -537,7 +615,7 @@ impl Backend for SpecBackend {
         let rules: Vec<Json> = compiled
             .iter()
             .map(|(r, c)| {
-                let ls = self.logsource(&r.logsource);
+                let ls = c.logsource.map(|i| self.entry(i));
                 self.rule_context(r, c.query.as_deref().unwrap_or(""), ls)
             })
             .collect();
