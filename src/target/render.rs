@@ -274,6 +274,10 @@ impl<'a> Renderer<'a> {
         let Some(var) = &self.dialect.grouped_by else {
             return Ok(());
         };
+        if self.dialect.grouped_keeps_nulls {
+            // No event is dropped by grouping: the condition sees every event as it is.
+            return Ok(());
+        }
         let base: Vec<&str> = match self.logsource.vars.get(var) {
             Some(serde_json::Value::String(s)) => s.split_whitespace().collect(),
             _ => Vec::new(),

@@ -104,6 +104,11 @@ pub struct Dialect {
     /// condition must be false whenever a field it reads is absent, or the rule is skipped.
     #[serde(default)]
     pub grouped_by: Option<String>,
+    /// With `grouped_by`: the query keeps rows whose grouped columns are null (tstats
+    /// `fillnull_value` with a placeholder that is turned back into null before the condition
+    /// runs), so a condition that can be true for an event lacking a field is expressible.
+    #[serde(default)]
+    pub grouped_keeps_nulls: bool,
     pub and: String,
     pub or: String,
     /// Slot `{x}`.
