@@ -390,7 +390,11 @@ impl<'a> Renderer<'a> {
             .or_else(|| self.spec.fields.get(name));
         let column = match mapped {
             Some(m) => m.clone(),
-            None => match self.spec.unmapped_fields {
+            None => match self
+                .logsource
+                .unmapped_fields
+                .unwrap_or(self.spec.unmapped_fields)
+            {
                 Unmapped::Keep => name.to_string(),
                 Unmapped::Skip => {
                     return Err(Unsupported::at(

@@ -311,6 +311,10 @@ pub struct LogSourceSpec {
     /// source): handed to templates as `logsource.note` and recorded in the manifest.
     #[serde(default)]
     pub note: Option<String>,
+    /// Overrides the target's `unmapped_fields` for this entry (a raw-event fallback keeps the
+    /// rule's field names where the data model entries skip unmapped ones).
+    #[serde(default)]
+    pub unmapped_fields: Option<Unmapped>,
     /// Further sources of the same events under their own field names (Security 4688 next to
     /// Sysmon 1 for process_creation). The rule is rendered once per source and the results
     /// combined as the target's top-level `alternatives` says.
