@@ -18,15 +18,16 @@ fn checked(input: PathBuf) -> detc::pack::build::Checked {
     load_and_check(&opts, &mut sources)
 }
 
-/// For every rule of `input`: (name, splunk-cim outcome, splunk query).
-fn both(
-    input: PathBuf,
-) -> Vec<(
-    String,
-    Option<(String, Option<String>)>,
-    Option<String>,
-    Option<String>,
-)> {
+/// One rule compiled for both targets.
+struct Both {
+    name: String,
+    /// splunk-cim: the query and the fallback's note, or the skip message.
+    cim: Result<(String, Option<String>), String>,
+    /// splunk: the query (None when skipped).
+    raw: Option<String>,
+}
+
+fn both(input: PathBuf) -> Vec<Both> {
     let c = checked(input);
     let cim = load_spec_target("splunk-cim", None).unwrap();
     let raw = load_spec_target("splunk", None).unwrap();
@@ -36,15 +37,19 @@ fn both(
     };
     (0..c.rules.len())
         .map(|i| {
-            let (cim_out, cim_skip) = match cim.compile(i, &cx) {
-                Outcome::Compiled(x) => (Some((x.query.unwrap_or_default(), x.note)), None),
-                Outcome::Skipped(d) => (None, Some(d.message)),
+            let cim = match cim.compile(i, &cx) {
+                Outcome::Compiled(x) => Ok((x.query.unwrap_or_default(), x.note)),
+                Outcome::Skipped(d) => Err(d.message),
             };
-            let raw_q = match raw.compile(i, &cx) {
+            let raw = match raw.compile(i, &cx) {
                 Outcome::Compiled(x) => x.query,
                 Outcome::Skipped(_) => None,
             };
-            (c.rules[i].name.clone(), cim_out, raw_q, cim_skip)
+            Both {
+                name: c.rules[i].name.clone(),
+                cim,
+                raw,
+            }
         })
         .collect()
 }
@@ -52,8 +57,8 @@ fn both(
 /// Every fallback query equals the `splunk` query; every other query is a data model search.
 fn check_rules(input: PathBuf) -> (usize, usize) {
     let (mut native, mut fallback) = (0, 0);
-    for (name, cim, raw, _) in both(input) {
-        let Some((q, note)) = cim else { continue };
+    for Both { name, cim, raw } in both(input) {
+        let Ok((q, note)) = cim else { continue };
         match note {
             Some(note) => {
                 fallback += 1;
@@ -79,7 +84,7 @@ fn shipped_fallback_queries_are_the_splunk_queries() {
     let all = both(rules.clone());
     let skipped: Vec<_> = all
         .iter()
-        .filter_map(|(n, _, _, s)| s.as_ref().map(|s| format!("{n}: {s}")))
+        .filter_map(|b| b.cim.as_ref().err().map(|s| format!("{}: {s}", b.name)))
         .collect();
     assert!(skipped.is_empty(), "{skipped:#?}");
     let (native, fallback) = check_rules(rules);
