@@ -22,7 +22,7 @@ const FLOORS: &[(&str, f64)] = &[
 
 /// Lowest accepted share (in %) of mapped rules that splunk-cim compiles to a data model
 /// (`tstats`) search rather than the raw-event fallback.
-const CIM_NATIVE_FLOOR: f64 = 63.0;
+const CIM_NATIVE_FLOOR: f64 = 57.0;
 
 #[test]
 fn sigmahq_corpus_coverage_per_target() {
