@@ -72,10 +72,32 @@ fn check_rules(input: PathBuf) -> (usize, usize) {
             None => {
                 native += 1;
                 assert!(q.starts_with("| tstats "), "{name}: {q}");
+                assert_nulls_restored(&name, &q);
             }
         }
     }
     (native, fallback)
+}
+
+/// A data model search keeps events lacking a grouped column (tstats `fillnull_value`) and
+/// turns the placeholder back into null for exactly the columns it groups by, before any
+/// `| where` reads them.
+fn assert_nulls_restored(name: &str, q: &str) {
+    assert!(
+        q.starts_with(r#"| tstats summariesonly=false allow_old_summaries=true fillnull_value="__detc_null__" count "#),
+        "{name}: {q}"
+    );
+    // The by clause is the last ` by ` before the restore (its columns hold no spaces).
+    let (head, rest) = q.split_once(" | foreach ").expect("null restore");
+    let (_, by) = head.rsplit_once(" by ").expect("a by clause");
+    let (cols, rest) = rest
+        .split_once(r#" [eval <<FIELD>>=nullif('<<FIELD>>', "__detc_null__")]"#)
+        .expect("nullif");
+    assert_eq!(by, cols, "{name}: {q}");
+    assert!(
+        rest.is_empty() || rest.starts_with(" | where "),
+        "{name}: {q}"
+    );
 }
 
 #[test]
