@@ -2,21 +2,9 @@
 //! empty files, invalid UTF-8, binary junk. Each must give a diagnostic and the right exit code,
 //! and never touch an existing output folder.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn detc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_detc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("detc runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{detc, stderr};
 
 #[test]
 fn missing_input_is_an_io_error_with_exit_2() {

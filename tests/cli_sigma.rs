@@ -1,21 +1,9 @@
 //! The CLI over Sigma input: mixed `.det` and `.yml` packs, `--keep-going`, placeholders, and
 //! `detc convert` in both directions.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn detc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_detc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("detc runs")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{detc, stderr as err};
 
 const SIGMA_OK: &str = r#"title: Whoami run by a web server
 id: 0a1b2c3d-1111-4222-8333-444455556666

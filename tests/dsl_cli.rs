@@ -1,17 +1,10 @@
 //! `detc` on `.det` files with syntax errors: the rest of a broken rule is still checked in the
 //! same run, and the broken rule is neither tested nor compiled.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn detc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_detc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("detc runs")
-}
+use common::detc;
+use std::process::Output;
 
 fn all_output(o: &Output) -> String {
     format!(

@@ -3,8 +3,9 @@
 //! and the manifest says which data the query reads. A rule that no entry can express is
 //! skipped with the preferred entry's reason and a note per fallback.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::detc;
 
 /// A two-entry target: a "model" entry mapping only `Image`, and a "raw" fallback entry that
 /// maps every field and is rendered only with its own `on_request` dialect.
@@ -70,15 +71,6 @@ rule neither {
   condition sel
 }
 "#;
-
-fn detc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_detc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("detc runs")
-}
 
 #[test]
 fn the_first_entry_that_can_express_the_rule_wins() {

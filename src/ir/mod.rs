@@ -217,32 +217,39 @@ pub struct Correlation {
     pub generate: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CorrelationKind {
-    EventCount,
-    ValueCount,
-    Temporal,
-    TemporalOrdered,
+/// A fieldless enum whose variants each have one spelling in rule text: defines the enum
+/// with its `NAMES` table (the one place a spelling is written), `parse` and `name`.
+macro_rules! spelled_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            pub const NAMES: &'static [(&'static str, $name)] = &[$(($text, $name::$variant)),+];
+            pub fn parse(s: &str) -> Option<$name> {
+                Self::NAMES.iter().find(|(n, _)| *n == s).map(|(_, k)| *k)
+            }
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+    };
 }
 
-impl CorrelationKind {
-    pub const NAMES: &'static [(&'static str, CorrelationKind)] = &[
-        ("event_count", CorrelationKind::EventCount),
-        ("value_count", CorrelationKind::ValueCount),
-        ("temporal", CorrelationKind::Temporal),
-        ("temporal_ordered", CorrelationKind::TemporalOrdered),
-    ];
-    pub fn parse(s: &str) -> Option<CorrelationKind> {
-        Self::NAMES.iter().find(|(n, _)| *n == s).map(|(_, k)| *k)
+spelled_enum!(
+    /// The kind of a correlation rule (`type:`).
+    CorrelationKind {
+        EventCount = "event_count",
+        ValueCount = "value_count",
+        Temporal = "temporal",
+        TemporalOrdered = "temporal_ordered",
     }
-    pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map(|(n, _)| *n)
-            .expect("in table")
-    }
-}
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Timespan {
@@ -280,33 +287,18 @@ pub struct CorrelationCondition {
     pub field: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CmpOp {
-    Eq,
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-}
+spelled_enum!(
+    /// A comparison in a correlation's `condition:`.
+    CmpOp {
+        Eq = "eq",
+        Gt = "gt",
+        Gte = "gte",
+        Lt = "lt",
+        Lte = "lte",
+    }
+);
 
 impl CmpOp {
-    pub const NAMES: &'static [(&'static str, CmpOp)] = &[
-        ("eq", CmpOp::Eq),
-        ("gt", CmpOp::Gt),
-        ("gte", CmpOp::Gte),
-        ("lt", CmpOp::Lt),
-        ("lte", CmpOp::Lte),
-    ];
-    pub fn parse(s: &str) -> Option<CmpOp> {
-        Self::NAMES.iter().find(|(n, _)| *n == s).map(|(_, k)| *k)
-    }
-    pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map(|(n, _)| *n)
-            .expect("in table")
-    }
     pub fn holds(self, lhs: f64, rhs: f64) -> bool {
         match self {
             CmpOp::Eq => lhs == rhs,

@@ -676,44 +676,34 @@ fn glob_match(p: &str, s: &str) -> bool {
 /// Flatten nested AND/OR, drop single-element groups, fold constants.
 pub fn simplify(e: Expr) -> Expr {
     match e {
-        Expr::And(xs) => {
-            let mut out = Vec::new();
-            for x in xs {
-                match simplify(x) {
-                    Expr::And(inner) => out.extend(inner),
-                    Expr::Const(true) => {}
-                    Expr::Const(false) => return Expr::Const(false),
-                    other => out.push(other),
-                }
-            }
-            match out.len() {
-                0 => Expr::Const(true),
-                1 => out.pop().expect("one"),
-                _ => Expr::And(out),
-            }
-        }
-        Expr::Or(xs) => {
-            let mut out = Vec::new();
-            for x in xs {
-                match simplify(x) {
-                    Expr::Or(inner) => out.extend(inner),
-                    Expr::Const(false) => {}
-                    Expr::Const(true) => return Expr::Const(true),
-                    other => out.push(other),
-                }
-            }
-            match out.len() {
-                0 => Expr::Const(false),
-                1 => out.pop().expect("one"),
-                _ => Expr::Or(out),
-            }
-        }
+        Expr::And(xs) => simplify_chain(xs, true),
+        Expr::Or(xs) => simplify_chain(xs, false),
         Expr::Not(x) => match simplify(*x) {
             Expr::Const(b) => Expr::Const(!b),
             Expr::Not(inner) => *inner,
             other => Expr::Not(Box::new(other)),
         },
         other => other,
+    }
+}
+
+/// `simplify` for an AND (`and`) or OR chain: `and` is the chain's neutral constant, `!and`
+/// its absorbing one.
+fn simplify_chain(xs: Vec<Expr>, and: bool) -> Expr {
+    let mut out = Vec::new();
+    for x in xs {
+        match (simplify(x), and) {
+            (Expr::And(inner), true) | (Expr::Or(inner), false) => out.extend(inner),
+            (Expr::Const(c), _) if c == and => {}
+            (Expr::Const(_), _) => return Expr::Const(!and),
+            (other, _) => out.push(other),
+        }
+    }
+    match out.len() {
+        0 => Expr::Const(and),
+        1 => out.pop().expect("one"),
+        _ if and => Expr::And(out),
+        _ => Expr::Or(out),
     }
 }
 
