@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use detc::target::load_targets;
+use detc::target::{builtin_target_names, load_builtin_targets, load_targets};
 
 fn names(dir: Option<&Path>) -> Vec<String> {
     load_targets(dir)
@@ -24,6 +24,28 @@ fn builtin_targets_are_embedded() {
             "splunk-cim"
         ]
     );
+}
+
+/// Selecting targets by folder name without parsing them relies on each built-in folder being
+/// named like its spec.
+#[test]
+fn builtin_names_without_loading_match_the_loaded_specs() {
+    assert_eq!(builtin_target_names(), names(None));
+}
+
+#[test]
+fn only_the_selected_builtin_targets_are_loaded() {
+    let load = |ns: &[&str]| -> Vec<String> {
+        let ns: Vec<String> = ns.iter().map(|s| s.to_string()).collect();
+        load_builtin_targets(&ns)
+            .unwrap_or_else(|d| panic!("{d:#?}"))
+            .iter()
+            .map(|b| b.name().to_string())
+            .collect()
+    };
+    assert_eq!(load(&["splunk-cim", "sigma"]), ["sigma", "splunk-cim"]);
+    assert_eq!(load(&["kql-sentinel"]), ["kql-sentinel"]);
+    assert!(load(&["no-such-target"]).is_empty());
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -153,12 +153,23 @@ pub struct Output {
 }
 
 /// Select the backends named in `opts.targets` (all when empty). Unknown names are usage errors.
+/// Only the selected built-in targets are loaded; a `--targets-dir` folder is loaded whole,
+/// since its specs name themselves (and a broken one is reported even when not selected).
 pub fn select_backends(opts: &Options) -> Result<Vec<Box<dyn Backend>>, Vec<Diagnostic>> {
-    let all = crate::target::load_targets(opts.targets_dir.as_deref())?;
-    if opts.targets.is_empty() {
-        return Ok(all);
-    }
-    let known: Vec<String> = all.iter().map(|b| b.name().to_string()).collect();
+    let (known, loaded) = match (&opts.targets_dir, opts.targets.is_empty()) {
+        (None, true) => return crate::target::load_targets(None),
+        (None, false) => (crate::target::builtin_target_names(), None),
+        (Some(dir), _) => {
+            let all = crate::target::load_targets(Some(dir))?;
+            if opts.targets.is_empty() {
+                return Ok(all);
+            }
+            (
+                all.iter().map(|b| b.name().to_string()).collect(),
+                Some(all),
+            )
+        }
+    };
     let mut errs = Vec::new();
     for t in &opts.targets {
         if !known.contains(t) {
@@ -171,6 +182,10 @@ pub fn select_backends(opts: &Options) -> Result<Vec<Box<dyn Backend>>, Vec<Diag
     if !errs.is_empty() {
         return Err(errs);
     }
+    let all = match loaded {
+        Some(all) => all,
+        None => crate::target::load_builtin_targets(&opts.targets)?,
+    };
     Ok(all
         .into_iter()
         .filter(|b| opts.targets.iter().any(|t| t == b.name()))

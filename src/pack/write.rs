@@ -3,7 +3,7 @@
 //! A build never leaves a half-written `dist/`: files go to a temporary sibling folder, which
 //! replaces the old folder by rename only once everything is written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The full contents of an output folder: relative path (with `/`) -> bytes.
@@ -23,12 +23,20 @@ pub fn write_atomic(out: &Path, tree: &Tree) -> std::io::Result<()> {
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.tmp-"))
         .tempdir_in(&parent)?;
-    for (rel, contents) in tree {
-        let path = tmp.path().join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, contents)?;
+    // A corpus build writes thousands of files into a handful of folders: create each folder
+    // once rather than once per file, then write the files in parallel (creating files is
+    // system time, which the cores share).
+    let dirs: BTreeSet<&Path> = tree
+        .keys()
+        .filter_map(|rel| Path::new(rel).parent())
+        .collect();
+    for d in dirs {
+        std::fs::create_dir_all(tmp.path().join(d))?;
+    }
+    {
+        use rayon::prelude::*;
+        tree.par_iter()
+            .try_for_each(|(rel, contents)| std::fs::write(tmp.path().join(rel), contents))?;
     }
     let tmp_path = tmp.keep();
     if out.exists() {

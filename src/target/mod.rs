@@ -91,10 +91,45 @@ static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/targets");
 /// Targets come in folder-name order, so builds are deterministic.
 pub fn load_targets(dir: Option<&Path>) -> Result<Vec<Box<dyn Backend>>, Vec<Diagnostic>> {
     let folders = match dir {
-        None => builtin_folders(),
+        None => builtin_folders(|_| true),
         Some(d) => disk_folders(d)?,
     };
-    let mut out: Vec<Box<dyn Backend>> = vec![Box::new(sigma_backend::SigmaBackend)];
+    load_folders(true, folders)
+}
+
+/// The names of the built-in targets, in the order [`load_targets`] returns them. Cheap: no
+/// spec is parsed (a built-in target's folder is named like its spec, which a test checks).
+pub fn builtin_target_names() -> Vec<String> {
+    let mut names = vec![SIGMA.to_string()];
+    names.extend(
+        BUILTIN
+            .dirs()
+            .filter(|d| d.get_file(d.path().join("target.yaml")).is_some())
+            .map(|d| d.path().to_string_lossy().into_owned())
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
+    names
+}
+
+/// Load only the built-in targets in `names`, in [`builtin_target_names`] order; names that
+/// are not built-in targets are ignored (the caller reports them). A small run pays for
+/// parsing just the specs it uses: that parsing was most of its start-up.
+pub fn load_builtin_targets(names: &[String]) -> Result<Vec<Box<dyn Backend>>, Vec<Diagnostic>> {
+    let wanted = |n: &str| names.iter().any(|x| x == n);
+    load_folders(wanted(SIGMA), builtin_folders(wanted))
+}
+
+/// The name the Sigma back end is registered under.
+const SIGMA: &str = "sigma";
+
+fn load_folders(
+    with_sigma: bool,
+    folders: Folders,
+) -> Result<Vec<Box<dyn Backend>>, Vec<Diagnostic>> {
+    let mut out: Vec<Box<dyn Backend>> = Vec::new();
+    if with_sigma {
+        out.push(Box::new(sigma_backend::SigmaBackend));
+    }
     let mut errors = Vec::new();
     // Parsing the specs (YAML, table schemas, templates) is most of a small run's start-up;
     // they are independent, so load them in parallel and keep folder order.
@@ -130,7 +165,7 @@ pub fn load_spec_target(
             Diagnostic::error("invalid-target", format!("cannot read target folder: {e}"))
                 .in_file(d)
         })?,
-        None => builtin_folders().remove(name).ok_or_else(|| {
+        None => builtin_folders(|n| n == name).remove(name).ok_or_else(|| {
             Diagnostic::error("invalid-target", format!("no built-in target `{name}`"))
         })?,
     };
@@ -139,10 +174,14 @@ pub fn load_spec_target(
 
 type Folders = BTreeMap<String, BTreeMap<String, String>>;
 
-fn builtin_folders() -> Folders {
+/// The built-in target folders whose name `keep` accepts (only those are copied out).
+fn builtin_folders(keep: impl Fn(&str) -> bool) -> Folders {
     let mut out = Folders::new();
     for d in BUILTIN.dirs() {
         let name = d.path().to_string_lossy().into_owned();
+        if !keep(&name) {
+            continue;
+        }
         let mut files = BTreeMap::new();
         collect_embedded(d, d.path(), &mut files);
         if files.contains_key("target.yaml") {
