@@ -41,7 +41,8 @@ impl SpecBackend {
         let text = files
             .get("target.yaml")
             .ok_or_else(|| bad("the target folder has no target.yaml".into()))?;
-        let spec: Spec = serde_yaml::from_str(text).map_err(|e| bad(format!("{e}")))?;
+        let spec: Spec =
+            super::parse_yaml(origin, "target.yaml", text).map_err(|e| bad(format!("{e}")))?;
         if spec.dialects.is_empty() {
             return Err(bad("a target needs at least one dialect".into()));
         }
@@ -50,7 +51,7 @@ impl SpecBackend {
                 let t = files
                     .get(f.as_str())
                     .ok_or_else(|| bad(format!("schema file `{f}` is missing")))?;
-                serde_yaml::from_str::<BTreeMap<String, Table>>(t)
+                super::parse_yaml::<BTreeMap<String, Table>>(origin, f, t)
                     .map_err(|e| bad(format!("{f}: {e}")))?
             }
             None => BTreeMap::new(),
