@@ -1,6 +1,6 @@
 //! Build script: a JSON copy of every YAML file of the built-in targets (`targets/*/*.yaml`),
 //! embedded next to the YAML. Parsing the specs and table schemas with the YAML parser was most
-//! of a small run's start-up; serde_json reads the same data about ten times faster
+//! of a small run's start-up; serde_json reads the same data 5–10 times faster
 //! (docs/PERFORMANCE.md, "compile"). A file that does not convert (a YAML construct JSON has no
 //! form for) is left out and read as YAML at run time; a unit test in `src/target/mod.rs`
 //! checks that each copy deserialises to exactly what its YAML does.

@@ -87,7 +87,7 @@ pub trait Backend: Send + Sync {
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/targets");
 
 /// JSON copies of the built-in targets' YAML files (`<target>/<file>.yaml.json`), made by
-/// build.rs: serde_json reads them about ten times faster than the YAML parser reads the YAML,
+/// build.rs: serde_json reads them 5–10 times faster than the YAML parser reads the YAML,
 /// and that parsing was most of a small run's start-up.
 static BUILTIN_JSON: Dir<'static> = include_dir!("$OUT_DIR/targets-json");
 
