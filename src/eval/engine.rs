@@ -247,18 +247,14 @@ impl Engine {
                 }
             }
         }
-        // The non-contiguous NFA measured fastest here and uses a fraction of a DFA's memory
-        // (a DFA over the SigmaHQ literals costs ~340 MiB; docs/PERFORMANCE.md).
+        // The contiguous NFA measured fastest here (ahead of the non-contiguous one) and uses
+        // a fraction of a DFA's memory (a DFA per class cost ~165 MiB; docs/PERFORMANCE.md).
         let ac = if lits.is_empty() {
             None
         } else {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(match std::env::var("ACK").as_deref() {
-                    Ok("dfa") => AhoCorasickKind::DFA,
-                    Ok("cnfa") => AhoCorasickKind::ContiguousNFA,
-                    _ => AhoCorasickKind::NoncontiguousNFA,
-                }))
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .build(&lits)
                 .ok()
         };
