@@ -494,7 +494,12 @@ mod merged_lists {
                 vec![vec![(Some("A"), vec![Modifier::Contains], LITS.to_vec())]],
                 false,
             ),
-            rule("keywords", ls, vec![vec![(None, vec![], LITS.to_vec())]], false),
+            rule(
+                "keywords",
+                ls,
+                vec![vec![(None, vec![], LITS.to_vec())]],
+                false,
+            ),
             rule(
                 "list-and-other",
                 ls,

@@ -101,9 +101,7 @@ impl Pattern {
 
     /// The longest literal every match must contain (lowercase), for prefilters.
     pub fn required_literal(&self) -> Option<String> {
-        self.required_literals()
-            .into_iter()
-            .max_by_key(|l| l.len())
+        self.required_literals().into_iter().max_by_key(|l| l.len())
     }
 
     /// Every literal every match must contain (lowercase, non-empty), for prefilters: one
