@@ -476,3 +476,88 @@ fn output_is_the_same_whatever_the_thread_count() {
         assert!(many == one, "{threads} threads differ from one");
     }
 }
+
+/// Long `contains` lists and keyword lists are evaluated as one multi-literal search and feed
+/// the prefilter (keywords: a literal in any field); checked against the definition written
+/// out by hand (case-insensitive substring of some value).
+mod merged_lists {
+    use super::*;
+
+    const LITS: [&str; 4] = ["abc", "ca", "bB", "12"];
+
+    fn rules() -> Vec<Rule> {
+        let ls = ("", "", "");
+        vec![
+            rule(
+                "list",
+                ls,
+                vec![vec![(Some("A"), vec![Modifier::Contains], LITS.to_vec())]],
+                false,
+            ),
+            rule(
+                "keywords",
+                ls,
+                vec![vec![(None, vec![], LITS.to_vec())]],
+                false,
+            ),
+            rule(
+                "list-and-other",
+                ls,
+                vec![vec![
+                    (Some("A"), vec![Modifier::Contains], LITS.to_vec()),
+                    (Some("B"), vec![Modifier::StartsWith], vec!["a"]),
+                ]],
+                false,
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn merged_lists_match_their_definition(
+            a in proptest::option::of("[abcAB12]{0,6}"),
+            b in proptest::option::of("[abcAB12]{0,6}"),
+            n in proptest::option::of(0i64..30),
+            flag in proptest::option::of(any::<bool>()),
+        ) {
+            let mut m = serde_json::Map::new();
+            if let Some(a) = &a { m.insert("A".into(), json!(a)); }
+            if let Some(b) = &b { m.insert("B".into(), json!(b)); }
+            if let Some(n) = n { m.insert("N".into(), json!(n)); }
+            if let Some(f) = flag { m.insert("F".into(), json!(f)); }
+            let has = |s: &str| {
+                let s = s.to_lowercase();
+                LITS.iter().any(|l| s.contains(&l.to_lowercase()))
+            };
+            let list = a.as_deref().is_some_and(has);
+            // Keywords look at strings and numbers, not booleans.
+            let keywords = list
+                || b.as_deref().is_some_and(has)
+                || n.is_some_and(|n| has(&n.to_string()));
+            let other = list && b.as_deref().is_some_and(|b| b.to_lowercase().starts_with('a'));
+            let want: Vec<usize> = [list, keywords, other]
+                .iter()
+                .enumerate()
+                .filter(|(_, &w)| w)
+                .map(|(i, _)| i)
+                .collect();
+            let rules = rules();
+            let event = Event::from_json_map(&m);
+            let (engine, d) = Engine::new(&rules, &EngineOptions::default());
+            prop_assert!(d.is_empty());
+            let mut s = engine.scratch();
+            let mut ev = event.clone();
+            let class = engine.prepare(&mut ev);
+            let mut got = Vec::new();
+            engine.matches(&ev, &class, &mut s, &mut got);
+            prop_assert_eq!(&got, &want);
+            let direct: Vec<usize> = rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| eval_expr(r, &normalize(r, NormOptions::default()).unwrap(), &event))
+                .map(|(i, _)| i)
+                .collect();
+            prop_assert_eq!(direct, want);
+        }
+    }
+}

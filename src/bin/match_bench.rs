@@ -1,7 +1,7 @@
 //! Match benchmark and SigmaHQ regression report.
 //!
 //! `cargo run --release --bin match_bench -- --rules DIR... --events DIR... [--regression DIR]
-//! [--repeat N] [--end-to-end] [--threads N]`: loads the rules, compiles the engine, reads every
+//! [--repeat N] [--end-to-end] [--threads N] [--profile-rules]`: loads the rules, compiles the engine, reads every
 //! event file into memory once, then matches all events `N` times on one thread and prints
 //! events per second, matches, and peak RSS (VmHWM from /proc). With `--end-to-end`, instead
 //! runs what `detc match` runs (read, parse, match on `--threads` threads, format the output
@@ -33,6 +33,16 @@ fn cpu_secs() -> Option<(f64, f64)> {
     Some((user / 100.0, sys / 100.0))
 }
 
+/// CPU seconds (user + system) of the calling thread so far (/proc/thread-self/stat).
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let user: f64 = f.get(11)?.parse().ok()?;
+    let sys: f64 = f.get(12)?.parse().ok()?;
+    Some((user + sys) / 100.0)
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -46,6 +56,7 @@ fn main() {
     let mut regression_dir: Option<PathBuf> = None;
     let mut repeat = 1usize;
     let mut end_to_end = false;
+    let mut profile_rules = false;
     let mut threads = 0usize;
     let mut args = std::env::args().skip(1);
     let mut mode = "";
@@ -56,6 +67,7 @@ fn main() {
             "--regression" => regression_dir = args.next().map(PathBuf::from),
             "--repeat" => repeat = args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
             "--end-to-end" => end_to_end = true,
+            "--profile-rules" => profile_rules = true,
             "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(0),
             other => match mode {
                 "rules" => rules_paths.push(PathBuf::from(other)),
@@ -140,6 +152,21 @@ fn main() {
     let mut scratch = engine.scratch();
     let mut hits = Vec::new();
     let mut matches = 0usize;
+    // One untimed pass builds the per-class prefilters (built on first sight of a class).
+    let tw = Instant::now();
+    for ev in &events {
+        let class = engine.logsources.classify(ev);
+        engine.matches(ev, &class, &mut scratch, &mut hits);
+    }
+    println!(
+        "warm-up pass (builds the prefilters of the classes seen): {:.2}s",
+        tw.elapsed().as_secs_f64()
+    );
+    scratch = engine.scratch();
+    if profile_rules {
+        scratch.rule_time = Some(vec![(0, 0); engine.rules.len()]);
+    }
+    let c3 = thread_cpu_secs().unwrap_or_default();
     let t3 = Instant::now();
     for _ in 0..repeat {
         for ev in &events {
@@ -149,18 +176,41 @@ fn main() {
         }
     }
     let m = t3.elapsed();
+    let mcpu = thread_cpu_secs().unwrap_or_default() - c3;
     let n = events.len() * repeat;
     println!(
-        "rules evaluated per event after routing and prefilter: {:.1}",
-        scratch.evaluated as f64 / n.max(1) as f64
+        "rules evaluated per event after routing and prefilter: {:.1}; prefilter per event: {:.0} bytes scanned, {:.1} literal occurrences",
+        scratch.evaluated as f64 / n.max(1) as f64,
+        scratch.scanned as f64 / n.max(1) as f64,
+        scratch.found as f64 / n.max(1) as f64,
     );
     println!(
-        "match: {n} events in {:.3}s = {:.0} events/s, {} matches; end to end (read + match) {:.0} events/s",
+        "match: {n} events in {:.3}s = {:.0} events/s; thread CPU {mcpu:.2}s = {:.0} events per CPU-second; {} matches; end to end (read + match) {:.0} events/s",
         m.as_secs_f64(),
         n as f64 / m.as_secs_f64().max(1e-9),
+        n as f64 / mcpu.max(1e-9),
         matches / repeat.max(1),
         events.len() as f64 / (read + m / repeat.max(1) as u32).as_secs_f64().max(1e-9)
     );
+    if let Some(times) = &scratch.rule_time {
+        let mut by_time: Vec<(usize, (u64, u64))> = times.iter().copied().enumerate().collect();
+        by_time.sort_by_key(|(_, (_, ns))| std::cmp::Reverse(*ns));
+        let total: u64 = times.iter().map(|t| t.1).sum();
+        println!(
+            "rule evaluation: {:.3}s in all; the 20 costliest rules:",
+            total as f64 / 1e9
+        );
+        for (ri, (count, ns)) in by_time.into_iter().take(20) {
+            let r = &rules[engine.rules[ri].index];
+            println!(
+                "  {:>6.1}% {:>8} evaluations {:>7.0} ns each  {}",
+                100.0 * ns as f64 / total.max(1) as f64,
+                count,
+                ns as f64 / count.max(1) as f64,
+                r.meta.title
+            );
+        }
+    }
     if let Some(dir) = regression_dir {
         let r = regression::check(&rules, &engine, &dir);
         let loaded = r.cases.iter().filter(|c| c.rule_loaded).count();

@@ -54,7 +54,8 @@ pub struct View<'a> {
     slots: Vec<u32>,
 }
 
-const ABSENT: u32 = u32::MAX;
+/// A slot whose field the event lacks.
+pub(crate) const ABSENT: u32 = u32::MAX;
 
 impl<'a> View<'a> {
     pub fn new(event: &'a Event, table: &FieldTable) -> View<'a> {
@@ -76,6 +77,12 @@ impl<'a> View<'a> {
         View { event, slots }
     }
 
+    /// A view from slots already resolved (slot -> field index or [`ABSENT`], one per slot
+    /// of the table, first occurrence of a name).
+    pub(crate) fn from_slots(event: &'a Event, slots: Vec<u32>) -> View<'a> {
+        View { event, slots }
+    }
+
     pub fn into_buffer(self) -> Vec<u32> {
         self.slots
     }
@@ -93,6 +100,16 @@ enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     Const(bool),
+    /// Alternatives `field|contains` (case-insensitive) on one field, or keywords, merged into one
+    /// multi-literal search: long `contains` lists are common in Sigma rules and testing them
+    /// one `memmem` at a time was the largest part of rule evaluation.
+    AnyContains {
+        /// `None`: keywords (every string or number value of the event).
+        slot: Option<u32>,
+        /// The folded literals (for the prefilter).
+        lits: Vec<String>,
+        ac: Box<aho_corasick::AhoCorasick>,
+    },
     /// `slot` is `None` for keywords (every value of the event).
     Pred {
         slot: Option<u32>,
@@ -121,6 +138,16 @@ enum CTest {
     },
 }
 
+/// One prefilter clause: (slot, lowercase literal) alternatives; the slot [`ANY_FIELD`] means
+/// a value of any field (keywords).
+pub type Clause = Vec<(u32, String)>;
+
+/// The slot of a clause literal that may be found in any field's value.
+pub const ANY_FIELD: u32 = u32::MAX - 1;
+
+/// Shortest literal worth a clause of its own (see [`Compiled::required_clauses`]).
+const MIN_LITERAL: usize = 3;
+
 /// A compiled condition.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -140,11 +167,25 @@ impl Compiled {
         eval(&self.root, view)
     }
 
-    /// Literals (lowercase) at least one of which occurs in a value of a field named in the
-    /// expression (never a keyword) of every matching event, or `None` when no such set is
-    /// known.
-    pub fn required_literals(&self) -> Option<Vec<String>> {
-        required(&self.root)
+    /// Prefilter clauses: every matching event satisfies all of them, where a clause is
+    /// satisfied when one of its literals (lowercase) occurs in the folded text of a value of
+    /// the field in its slot (any field for [`ANY_FIELD`]). Empty when nothing is known (the rule must always be evaluated).
+    ///
+    /// Clauses with only short literals (under [`MIN_LITERAL`] bytes) are dropped unless one
+    /// is all there is: they hold for nearly every event and only cost scanning time.
+    pub fn required_clauses(&self) -> Vec<Clause> {
+        let Some(mut all) = required(&self.root) else {
+            return Vec::new();
+        };
+        all.sort_unstable();
+        all.dedup();
+        let strong = |c: &Clause| c.iter().all(|(_, l)| l.len() >= MIN_LITERAL);
+        if all.iter().any(strong) {
+            all.retain(strong);
+            all
+        } else {
+            best(all).into_iter().collect()
+        }
     }
 }
 
@@ -172,7 +213,7 @@ fn node(
     };
     match e {
         Expr::And(xs) => Node::And(kids(xs, diags)),
-        Expr::Or(xs) => Node::Or(kids(xs, diags)),
+        Expr::Or(xs) => merge_contains(kids(xs, diags)),
         Expr::Not(x) => Node::Not(Box::new(node(rule, x, table, diags, depth + 1))),
         Expr::Const(b) => Node::Const(*b),
         Expr::Pred(p) => {
@@ -226,12 +267,92 @@ fn node(
     }
 }
 
+/// Fewest `contains` alternatives on one field worth a merged search.
+const MERGE_CONTAINS: usize = 3;
+
+/// An `Or`'s alternatives with the case-insensitive `contains` tests on one field merged into
+/// one [`Node::AnyContains`] (an `Or` is order-free: the tests have no side effects).
+fn merge_contains(kids: Vec<Node>) -> Node {
+    let mut by_slot: FxHashMap<Option<u32>, usize> = FxHashMap::default();
+    for k in &kids {
+        if let Some((slot, _)) = contains_of(k) {
+            *by_slot.entry(slot).or_default() += 1;
+        }
+    }
+    if !by_slot.values().any(|&n| n >= MERGE_CONTAINS) {
+        return Node::Or(kids);
+    }
+    let mut rest = Vec::new();
+    let mut groups: Vec<(Option<u32>, Vec<String>)> = Vec::new();
+    for k in kids {
+        match contains_of(&k) {
+            Some((slot, lit)) if by_slot[&slot] >= MERGE_CONTAINS => {
+                let lit = lit.to_string();
+                match groups.iter_mut().find(|(s, _)| *s == slot) {
+                    Some((_, ls)) => ls.push(lit),
+                    None => groups.push((slot, vec![lit])),
+                }
+            }
+            _ => rest.push(k),
+        }
+    }
+    for (slot, mut lits) in groups {
+        lits.sort_unstable();
+        lits.dedup();
+        // Small automata: a contiguous NFA (with the crate's SIMD prefilter) keeps thousands of
+        // these cheap in memory.
+        match aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+            .build(&lits)
+        {
+            Ok(ac) => rest.push(Node::AnyContains {
+                slot,
+                lits,
+                ac: Box::new(ac),
+            }),
+            // Cannot happen for a few short literals; keep the tests as they were.
+            Err(_) => rest.extend(lits.into_iter().map(|l| Node::Pred {
+                slot,
+                test: CTest::Str(Pattern::contains(&l)),
+            })),
+        }
+    }
+    if rest.len() == 1 {
+        rest.pop().unwrap_or(Node::Const(false))
+    } else {
+        Node::Or(rest)
+    }
+}
+
+/// The slot (`None`: keyword) and folded literal of a case-insensitive `contains` test.
+fn contains_of(n: &Node) -> Option<(Option<u32>, &str)> {
+    match n {
+        Node::Pred {
+            slot,
+            test: CTest::Str(p),
+        } if !p.cased => p.contains_literal().map(|l| (*slot, l)),
+        _ => None,
+    }
+}
+
 fn eval(n: &Node, v: &View) -> bool {
     match n {
         Node::And(xs) => xs.iter().all(|x| eval(x, v)),
         Node::Or(xs) => xs.iter().any(|x| eval(x, v)),
         Node::Not(x) => !eval(x, v),
         Node::Const(b) => *b,
+        Node::AnyContains {
+            slot: Some(s), ac, ..
+        } => v.get(*s).is_some_and(|vs| {
+            vs.iter()
+                .any(|x| x.text(false).is_some_and(|t| ac.is_match(t)))
+        }),
+        Node::AnyContains { slot: None, ac, .. } => v.event.fields.iter().any(|(_, vs)| {
+            vs.iter().any(|x| match x {
+                Val::Str { .. } | Val::Num { .. } => x.text(false).is_some_and(|t| ac.is_match(t)),
+                Val::Bool(_) | Val::Null => false,
+            })
+        }),
         Node::Pred {
             slot: Some(s),
             test,
@@ -342,26 +463,46 @@ pub fn parse_time_text(s: &str) -> Option<jiff::Timestamp> {
     None
 }
 
-fn required(n: &Node) -> Option<Vec<String>> {
+/// The clause the prefilter does best to use when only one can be: the longest shortest
+/// literal, then the fewest alternatives.
+fn best(clauses: Vec<Clause>) -> Option<Clause> {
+    clauses
+        .into_iter()
+        .max_by_key(|c| (c.iter().map(|(_, l)| l.len()).min(), usize::MAX - c.len()))
+}
+
+/// Clauses (all of which hold for every matching event) or `None` when none is known.
+fn required(n: &Node) -> Option<Vec<Clause>> {
     match n {
-        // Any one conjunct's requirement holds for the whole; prefer the most selective
-        // (longest shortest literal, then fewest alternatives).
-        Node::And(xs) => xs
-            .iter()
-            .filter_map(required)
-            .max_by_key(|ls| (ls.iter().map(String::len).min(), usize::MAX - ls.len())),
-        Node::Or(xs) => {
-            let mut out = Vec::new();
-            for x in xs {
-                out.extend(required(x)?);
-            }
+        // Every conjunct's clauses hold for the whole.
+        Node::And(xs) => {
+            let out: Vec<Clause> = xs.iter().filter_map(required).flatten().collect();
             (!out.is_empty()).then_some(out)
         }
+        // One clause: the union of one clause of each alternative.
+        Node::Or(xs) => {
+            let mut out = Clause::new();
+            for x in xs {
+                out.extend(best(required(x)?)?);
+            }
+            out.sort_unstable();
+            out.dedup();
+            (!out.is_empty()).then_some(vec![out])
+        }
+        // An empty literal is in every text: no requirement.
+        Node::AnyContains { lits, .. } if lits.iter().any(String::is_empty) => None,
+        Node::AnyContains { slot, lits, .. } => {
+            let s = slot.unwrap_or(ANY_FIELD);
+            Some(vec![lits.iter().map(|l| (s, l.clone())).collect()])
+        }
         Node::Not(_) | Node::Const(_) => None,
-        // Keywords search every field; the prefilter only scans fields some rule names.
-        Node::Pred { slot: None, .. } => None,
-        Node::Pred { test, .. } => match test {
-            CTest::Str(p) => p.required_literal().map(|l| vec![l]),
+        Node::Pred { slot, test } => match test {
+            CTest::Str(p) => {
+                // Keywords: the literal may be in any field.
+                let s = slot.unwrap_or(ANY_FIELD);
+                let lits = p.required_literals();
+                (!lits.is_empty()).then(|| lits.into_iter().map(|l| vec![(s, l)]).collect())
+            }
             _ => None,
         },
     }

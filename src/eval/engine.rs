@@ -1,11 +1,12 @@
 //! The match engine: many rules compiled once and run over a stream of events.
 //!
-//! Per event the work is: classify its log source (a hash lookup on `Channel`), run one
-//! Aho-Corasick automaton over the folded text of all its values to learn which required
-//! literals occur, and evaluate only the rules that apply to the source *and* whose required
-//! literals were seen (rules without a known required literal are always evaluated). The
-//! prefilter is sound: a literal is "required" only when every match of the rule contains it
-//! somewhere in a value (see [`Compiled::required_literals`]), so skipping never loses a match.
+//! Per event the work is: classify its log source (a hash lookup on `Channel`), resolve its
+//! field names to slots once, run the Aho-Corasick automaton of its class over the folded text
+//! of only the fields that class's literals come from, and evaluate only the rules that apply
+//! to the source *and* whose every prefilter clause was satisfied (rules without a clause are
+//! always evaluated). A clause is a set of (field, literal) pairs one of which occurs in every
+//! match of the rule (see [`Compiled::required_clauses`]); a literal found in another field
+//! does not count. The prefilter is sound, so skipping never loses a match.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ use crate::diag::Diagnostic;
 use crate::ir::norm::{normalize, NormOptions, Placeholders};
 use crate::ir::{LogSource, Rule, RuleBody};
 
-use super::compile::{Compiled, FieldTable, View};
+use super::compile::{Clause, Compiled, FieldTable, View, ABSENT, ANY_FIELD};
 use super::event::{Event, Val};
 use super::logsource::{Class, LogSources, Provides};
 
@@ -54,8 +55,12 @@ pub struct Engine {
     by_source: Vec<Vec<u32>>,
     /// Rules serving the declared source (events without a Channel, with `--logsource`).
     declared_rules: Option<Vec<u32>>,
-    /// Per rule: the literals one of which every match contains, if known.
-    required: Vec<Option<Vec<String>>>,
+    /// Per rule: its prefilter clauses (empty: always evaluated).
+    clauses: Vec<Vec<Clause>>,
+    /// Per rule: the global id of its first clause (its clauses are numbered on from there).
+    clause_base: Vec<u32>,
+    /// Global clause id -> rule.
+    clause_rule: Vec<u32>,
     /// Prefilters built so far, by event class (`None`: unknown source), shared by the
     /// threads so that each automaton is built and held once.
     built: Mutex<FxHashMap<Option<Vec<usize>>, Arc<Prefilter>>>,
@@ -67,9 +72,15 @@ pub struct Engine {
 struct Prefilter {
     /// Candidate rules, ascending.
     rules: Vec<u32>,
+    /// Candidate rules without a clause (always evaluated), ascending.
+    always: Vec<u32>,
     ac: Option<AhoCorasick>,
-    /// Literal id -> candidate rules requiring it.
-    lit_rules: Vec<Vec<u32>>,
+    /// Literal id -> (global clause id, slot of the field it must be found in).
+    lit_entries: Vec<Vec<(u32, u32)>>,
+    /// Slot -> whether some literal is looked for in that field (only those are scanned).
+    scan: Vec<bool>,
+    /// Some literal (of keywords) is looked for in every field: scan them all.
+    scan_all: bool,
     /// False when the automaton could not be built: then every candidate is evaluated.
     gate: bool,
 }
@@ -79,10 +90,20 @@ struct Prefilter {
 #[derive(Default)]
 pub struct Scratch {
     generation: u32,
-    lit_seen: Vec<u32>,
-    rule_lit: Vec<u32>,
+    /// Literal id -> generation and segment it was last seen in (to skip repeats).
+    lit_seen: Vec<(u32, u32)>,
+    /// Global clause id -> generation it was satisfied in.
+    clause_seen: Vec<u32>,
+    /// Rule -> (generation, clauses satisfied in it).
+    rule_hits: Vec<(u32, u32)>,
+    /// The scanned values, each followed by `\n`; `seg_end`/`seg_slot`: where each value's
+    /// text ends in `hay` and the slot of its field.
     hay: String,
+    seg_end: Vec<usize>,
+    seg_slot: Vec<u32>,
     slots: Vec<u32>,
+    /// Rules to evaluate for the current event.
+    todo: Vec<u32>,
     /// By set of source ids (looked up by slice: no allocation per event); a per-thread
     /// cache of [`Engine`]'s shared map, which needs a lock.
     prefilters: FxHashMap<Vec<usize>, Arc<Prefilter>>,
@@ -90,6 +111,11 @@ pub struct Scratch {
     unknown: Option<Arc<Prefilter>>,
     /// Rules evaluated so far (after routing and the prefilter), for benchmarks.
     pub evaluated: u64,
+    /// Bytes scanned and literal occurrences found by the prefilter so far, for benchmarks.
+    pub scanned: u64,
+    pub found: u64,
+    /// When set (benchmarks only), per rule: evaluations and nanoseconds spent evaluating.
+    pub rule_time: Option<Vec<(u64, u64)>>,
 }
 
 impl Engine {
@@ -134,10 +160,16 @@ impl Engine {
             .map(|s| serving(&s.provides))
             .collect();
         let declared_rules = opts.declared.as_ref().map(serving);
-        let required = compiled
+        let clauses: Vec<Vec<Clause>> = compiled
             .iter()
-            .map(|c| c.compiled.required_literals())
+            .map(|c| c.compiled.required_clauses())
             .collect();
+        let mut clause_base = Vec::with_capacity(clauses.len());
+        let mut clause_rule = Vec::new();
+        for (r, cs) in clauses.iter().enumerate() {
+            clause_base.push(clause_rule.len() as u32);
+            clause_rule.extend(std::iter::repeat_n(r as u32, cs.len()));
+        }
         (
             Engine {
                 table,
@@ -145,7 +177,9 @@ impl Engine {
                 logsources,
                 by_source,
                 declared_rules,
-                required,
+                clauses,
+                clause_base,
+                clause_rule,
                 built: Mutex::default(),
             },
             diags,
@@ -154,7 +188,8 @@ impl Engine {
 
     pub fn scratch(&self) -> Scratch {
         Scratch {
-            rule_lit: vec![0; self.rules.len()],
+            clause_seen: vec![0; self.clause_rule.len()],
+            rule_hits: vec![(0, 0); self.rules.len()],
             ..Scratch::default()
         }
     }
@@ -187,39 +222,50 @@ impl Engine {
     fn prefilter(&self, candidates: Vec<u32>) -> Prefilter {
         let mut lit_ids: FxHashMap<&str, u32> = FxHashMap::default();
         let mut lits: Vec<&str> = Vec::new();
-        let mut lit_rules: Vec<Vec<u32>> = Vec::new();
+        let mut lit_entries: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut scan = vec![false; self.table.len()];
+        let mut scan_all = false;
+        let mut always = Vec::new();
         for &r in &candidates {
-            let Some(req) = &self.required[r as usize] else {
-                continue;
-            };
-            for l in req {
-                let id = *lit_ids.entry(l.as_str()).or_insert_with(|| {
-                    lits.push(l.as_str());
-                    lit_rules.push(Vec::new());
-                    (lits.len() - 1) as u32
-                });
-                let rs = &mut lit_rules[id as usize];
-                if rs.last() != Some(&r) {
-                    rs.push(r);
+            let cs = &self.clauses[r as usize];
+            if cs.is_empty() {
+                always.push(r);
+            }
+            for (k, clause) in cs.iter().enumerate() {
+                let c = self.clause_base[r as usize] + k as u32;
+                for (slot, l) in clause {
+                    let id = *lit_ids.entry(l.as_str()).or_insert_with(|| {
+                        lits.push(l.as_str());
+                        lit_entries.push(Vec::new());
+                        (lits.len() - 1) as u32
+                    });
+                    lit_entries[id as usize].push((c, *slot));
+                    match scan.get_mut(*slot as usize) {
+                        Some(x) => *x = true,
+                        None => scan_all = true,
+                    }
                 }
             }
         }
-        // The non-contiguous NFA measured fastest here and uses a fraction of a DFA's memory
-        // (a DFA over the SigmaHQ literals costs ~340 MiB; docs/PERFORMANCE.md).
+        // The contiguous NFA measured fastest here (ahead of the non-contiguous one) and uses
+        // a fraction of a DFA's memory (a DFA per class cost ~165 MiB; docs/PERFORMANCE.md).
         let ac = if lits.is_empty() {
             None
         } else {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .build(&lits)
                 .ok()
         };
         Prefilter {
             rules: candidates,
+            always,
             gate: ac.is_some() || lits.is_empty(),
             ac,
-            lit_rules,
+            lit_entries,
+            scan,
+            scan_all,
         }
     }
 
@@ -257,48 +303,109 @@ impl Engine {
         s.generation = s.generation.wrapping_add(1);
         if s.generation == 0 {
             // Stamps wrapped: reset so that old stamps cannot be mistaken for current ones.
-            s.lit_seen.iter_mut().for_each(|x| *x = 0);
-            s.rule_lit.iter_mut().for_each(|x| *x = 0);
+            s.lit_seen.iter_mut().for_each(|x| *x = (0, 0));
+            s.clause_seen.iter_mut().for_each(|x| *x = 0);
+            s.rule_hits.iter_mut().for_each(|x| *x = (0, 0));
             s.generation = 1;
         }
         let g = s.generation;
-        if let Some(ac) = &pre.ac {
-            // Literal ids are per prefilter; a fresh generation makes old stamps stale.
-            if s.lit_seen.len() < pre.lit_rules.len() {
-                s.lit_seen.resize(pre.lit_rules.len(), 0);
-            }
-            s.hay.clear();
-            // Only fields some rule names can hold a required literal (see `required`).
-            for (k, vals) in &event.fields {
-                if self.table.slot(k).is_none() {
-                    continue;
+        // Resolve the event's fields to slots once (the view reuses them) and gather the text
+        // of the fields this class's literals are looked for in.
+        let mut slots = std::mem::take(&mut s.slots);
+        slots.clear();
+        slots.resize(self.table.len(), ABSENT);
+        s.hay.clear();
+        s.seg_end.clear();
+        s.seg_slot.clear();
+        let scanning = pre.ac.is_some();
+        for (i, (k, vals)) in event.fields.iter().enumerate() {
+            // A field rules do not name gets the slot ABSENT: only keyword literals count there.
+            let slot = match self.table.slot(k) {
+                // A rule sees a field's first occurrence only (see `View`); keywords see all.
+                Some(slot) if slots[slot as usize] == ABSENT => {
+                    slots[slot as usize] = i as u32;
+                    slot
                 }
+                _ => ABSENT,
+            };
+            let wanted = match pre.scan.get(slot as usize) {
+                Some(&w) => w || pre.scan_all,
+                None => pre.scan_all,
+            };
+            if scanning && wanted {
                 for v in vals {
                     if let Some(t) = v.text(false) {
                         s.hay.push_str(t);
+                        s.seg_end.push(s.hay.len());
+                        s.seg_slot.push(slot);
                         s.hay.push('\n');
                     }
                 }
             }
+        }
+        s.todo.clear();
+        if let Some(ac) = &pre.ac {
+            // Literal ids are per prefilter; a fresh generation makes old stamps stale.
+            if s.lit_seen.len() < pre.lit_entries.len() {
+                s.lit_seen.resize(pre.lit_entries.len(), (0, 0));
+            }
+            s.scanned += s.hay.len() as u64;
+            let mut seg = 0usize;
+            // Overlapping matches come in order of their end, so segments only move forward.
             for m in ac.find_overlapping_iter(s.hay.as_str()) {
+                let last = m.end() - 1;
+                while seg < s.seg_end.len() && s.seg_end[seg] <= last {
+                    seg += 1;
+                }
+                if seg == s.seg_end.len() {
+                    break;
+                }
+                s.found += 1;
                 let id = m.pattern().as_usize();
-                if s.lit_seen[id] == g {
+                if s.lit_seen[id] == (g, seg as u32) {
                     continue;
                 }
-                s.lit_seen[id] = g;
-                for &r in &pre.lit_rules[id] {
-                    s.rule_lit[r as usize] = g;
+                s.lit_seen[id] = (g, seg as u32);
+                let slot = s.seg_slot[seg];
+                for &(c, cs) in &pre.lit_entries[id] {
+                    if (cs != slot && cs != ANY_FIELD) || s.clause_seen[c as usize] == g {
+                        continue;
+                    }
+                    s.clause_seen[c as usize] = g;
+                    let r = self.clause_rule[c as usize];
+                    let hits = &mut s.rule_hits[r as usize];
+                    if hits.0 != g {
+                        *hits = (g, 0);
+                    }
+                    hits.1 += 1;
+                    if hits.1 as usize == self.clauses[r as usize].len() {
+                        s.todo.push(r);
+                    }
                 }
             }
         }
-        let view = View::with_buffer(event, &self.table, std::mem::take(&mut s.slots));
-        for &r in &pre.rules {
+        if pre.gate {
+            s.todo.extend_from_slice(&pre.always);
+            s.todo.sort_unstable();
+        } else {
+            s.todo.clear();
+            s.todo.extend_from_slice(&pre.rules);
+        }
+        let view = View::from_slots(event, slots);
+        for &r in &s.todo {
             let ri = r as usize;
-            if pre.gate && self.required[ri].is_some() && s.rule_lit[ri] != g {
-                continue;
-            }
             s.evaluated += 1;
-            if self.rules[ri].matches(&view) {
+            let hit = match &mut s.rule_time {
+                None => self.rules[ri].matches(&view),
+                Some(times) => {
+                    let t = std::time::Instant::now();
+                    let hit = self.rules[ri].matches(&view);
+                    times[ri].0 += 1;
+                    times[ri].1 += t.elapsed().as_nanos() as u64;
+                    hit
+                }
+            };
+            if hit {
                 out.push(self.rules[ri].index);
             }
         }
@@ -307,10 +414,9 @@ impl Engine {
 
     /// How many rules have a literal prefilter (for reports).
     pub fn gated_count(&self) -> usize {
-        self.required.iter().filter(|g| g.is_some()).count()
+        self.clauses.iter().filter(|c| !c.is_empty()).count()
     }
 }
-
 /// Field names holding an event's time, in order of preference.
 pub const TIME_FIELDS: &[&str] = &[
     "TimeCreated_SystemTime",

@@ -117,7 +117,7 @@ pub fn fold(s: &str) -> String {
 }
 
 /// Most nesting levels of a JSON event that are flattened; deeper objects are kept as text.
-const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// A flat event: field name -> values (a list-valued field has several).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -69,6 +69,24 @@ impl Pattern {
         Pattern { kind, cased }
     }
 
+    /// A case-insensitive `*lit*` pattern from an already folded literal.
+    pub fn contains(folded: &str) -> Pattern {
+        Pattern {
+            kind: Kind::Contains(Box::new(
+                memchr::memmem::Finder::new(folded.as_bytes()).into_owned(),
+            )),
+            cased: false,
+        }
+    }
+
+    /// The literal of a `*lit*` pattern (folded unless cased).
+    pub fn contains_literal(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Contains(f) => std::str::from_utf8(f.needle()).ok(),
+            _ => None,
+        }
+    }
+
     /// Match a text already in the right case form (lowercase unless `cased`).
     pub fn is_match(&self, text: &str) -> bool {
         match &self.kind {
@@ -83,21 +101,30 @@ impl Pattern {
 
     /// The longest literal every match must contain (lowercase), for prefilters.
     pub fn required_literal(&self) -> Option<String> {
-        let lit = match &self.kind {
-            Kind::Exact(l) | Kind::Prefix(l) | Kind::Suffix(l) => l.clone(),
-            Kind::Contains(f) => String::from_utf8_lossy(f.needle()).into_owned(),
-            Kind::Any => return None,
+        self.required_literals().into_iter().max_by_key(|l| l.len())
+    }
+
+    /// Every literal every match must contain (lowercase, non-empty), for prefilters: one
+    /// for the direct shapes, each literal run of a general pattern.
+    pub fn required_literals(&self) -> Vec<String> {
+        let lits: Vec<String> = match &self.kind {
+            Kind::Exact(l) | Kind::Prefix(l) | Kind::Suffix(l) => vec![l.clone()],
+            Kind::Contains(f) => vec![String::from_utf8_lossy(f.needle()).into_owned()],
+            Kind::Any => Vec::new(),
             Kind::General(toks) => toks
                 .iter()
                 .filter_map(|t| match t {
-                    Tok::Lit(l) => Some(l),
+                    Tok::Lit(l) => Some(l.clone()),
                     Tok::Star | Tok::Qmark => None,
                 })
-                .max_by_key(|l| l.len())?
-                .clone(),
+                .collect(),
         };
-        let lit = if self.cased { fold(&lit) } else { lit };
-        (!lit.is_empty()).then_some(lit)
+        // A cased literal is looked for in the folded text; Unicode folding of a substring can
+        // differ from the folding inside a longer text (final sigma), so only ASCII ones count.
+        lits.into_iter()
+            .filter(|l| !l.is_empty() && (!self.cased || l.is_ascii()))
+            .map(|l| if self.cased { fold(&l) } else { l })
+            .collect()
     }
 }
 
@@ -242,6 +269,11 @@ mod tests {
         let p = pat(vec![lit("X")], true);
         assert_eq!(p.required_literal().as_deref(), Some("x"));
         assert_eq!(pat(vec![Piece::Star], false).required_literal(), None);
+        let p = pat(
+            vec![lit("A"), Piece::Star, lit("bc"), Piece::Qmark, lit("D")],
+            false,
+        );
+        assert_eq!(p.required_literals(), ["a", "bc", "d"]);
     }
 
     proptest! {

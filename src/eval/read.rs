@@ -88,18 +88,26 @@ pub fn parse_item(path: &Path, item: Item) -> Result<Record, Diagnostic> {
             index,
             &format!("line longer than {MAX_LINE} bytes, skipped"),
         )),
-        Item::Line { index, text } => match serde_json::from_slice::<Value>(text) {
-            Ok(Value::Object(m)) => Ok(Record {
-                index,
-                event: event_from_json(&m),
-            }),
-            Ok(other) => Err(bad_record(
-                path,
-                index,
-                &format!("expected a JSON object, found {}", kind(&other)),
-            )),
-            Err(e) => Err(bad_record(path, index, &format!("invalid JSON: {e}"))),
+        Item::Line { index, text } => match super::flatjson::flat_event(text) {
+            Some(event) => Ok(Record { index, event }),
+            None => parse_line(path, index, text),
         },
+    }
+}
+
+/// The general path for an NDJSON line (see [`super::flatjson`] for the fast one).
+fn parse_line(path: &Path, index: usize, text: &[u8]) -> Result<Record, Diagnostic> {
+    match serde_json::from_slice::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(Record {
+            index,
+            event: event_from_json(&m),
+        }),
+        Ok(other) => Err(bad_record(
+            path,
+            index,
+            &format!("expected a JSON object, found {}", kind(&other)),
+        )),
+        Err(e) => Err(bad_record(path, index, &format!("invalid JSON: {e}"))),
     }
 }
 
