@@ -323,6 +323,21 @@ fn keywords_search_every_string_and_number() {
     assert!(!hit(&r, json!({"A": "mimi", "B": true})));
 }
 
+/// A YAML number or boolean keyword (`keywords: [0, 6]`, SigmaHQ's auditd shutdown rule) is
+/// its text anywhere in the event: there is no field for a numeric test to read.
+#[test]
+fn number_and_boolean_keywords_are_text_anywhere() {
+    let r = one(None, &[], vec![Value::Int(6), Value::Bool(true)]);
+    assert!(matches!(
+        &r.1,
+        Expr::Or(xs) if xs.iter().all(|x| matches!(x, Expr::Pred(Pred { test: Test::Str { .. }, .. })))
+    ));
+    assert!(hit(&r, json!({"a0": "telinit 6"})));
+    assert!(hit(&r, json!({"a0": 16})));
+    assert!(hit(&r, json!({"Flag": "TRUE"})));
+    assert!(!hit(&r, json!({"a0": "telinit 0"})));
+}
+
 #[test]
 fn neq_and_not_over_absent_fields() {
     let r = one(Some("User"), &[Modifier::Neq], vec![s("SYSTEM", &[])]);

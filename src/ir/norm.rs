@@ -310,22 +310,23 @@ impl Cx<'_, '_> {
             };
             return Some(pred(Test::Num { op, value: n }));
         }
+        // A keyword is text anywhere in the event, whatever YAML type its value had: a keyword
+        // `0` is the text "0" (a numeric test has no field to read).
+        let typed = m.field.is_some() && (m.modifiers.is_empty() || only_generic(&m.modifiers));
         let s = match v {
-            Value::Int(i) if m.modifiers.is_empty() || only_generic(&m.modifiers) => {
+            Value::Int(i) if typed => {
                 return Some(pred(Test::Num {
                     op: CmpOp::Eq,
                     value: Number::Int(*i),
                 }))
             }
-            Value::Float(f) if m.modifiers.is_empty() || only_generic(&m.modifiers) => {
+            Value::Float(f) if typed => {
                 return Some(pred(Test::Num {
                     op: CmpOp::Eq,
                     value: Number::Float(*f),
                 }))
             }
-            Value::Bool(b) if m.modifiers.is_empty() || only_generic(&m.modifiers) => {
-                return Some(pred(Test::Bool(*b)))
-            }
+            Value::Bool(b) if typed => return Some(pred(Test::Bool(*b))),
             Value::Null => return Some(pred(Test::Null)),
             Value::Int(i) => SigmaString::literal(&i.to_string()),
             Value::Float(f) => SigmaString::literal(&f.to_string()),

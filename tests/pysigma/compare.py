@@ -158,6 +158,11 @@ def value_json(field, v, keyword):
         return {**base, "str": ps, "cased": isinstance(v, SigmaCasedString)}
     if isinstance(v, SigmaTimestampPart):
         return {**base, "timepart": v.timestamp_part.name.lower(), "op": "eq", "value": v.number}
+    if keyword and isinstance(v, (SigmaNumber, SigmaBool)):
+        # A keyword is text anywhere: detc reads a number/boolean keyword as its text
+        # (pySigma's backends write it as a search term; see known differences).
+        text = str(v.number) if isinstance(v, SigmaNumber) else str(v.boolean).lower()
+        return {**base, "str": [STAR, text, STAR], "cased": False}
     if isinstance(v, SigmaNumber):
         return {**base, "num": v.number, "op": "eq"}
     if isinstance(v, SigmaBool):
