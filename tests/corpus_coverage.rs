@@ -15,8 +15,8 @@ const FLOORS: &[(&str, f64)] = &[
     ("sigma", 100.0),
     ("splunk", 100.0),
     ("splunk-cim", 70.0),
-    ("kql-defender", 90.0),
-    ("kql-sentinel", 85.0),
+    ("kql-defender", 99.0),
+    ("kql-sentinel", 99.0),
 ];
 
 #[test]

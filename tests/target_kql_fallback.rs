@@ -53,6 +53,44 @@ fn sentinel_tables_kept_by_both_kql_targets_are_equal() {
     }
 }
 
+/// The Sentinel data both KQL targets read (every entry on a table that is not a Defender XDR
+/// table): the same entries, in the same order, with the same fields, in both targets.
+#[test]
+fn sentinel_data_entries_of_both_kql_targets_agree() {
+    let (d, s) = (target("kql-defender"), target("kql-sentinel"));
+    let sentinel_data = |b: &detc::target::spec_backend::SpecBackend| {
+        b.spec
+            .logsources
+            .iter()
+            .filter(|e| e.table.as_deref().is_some_and(|t| !t.starts_with("Device")))
+            .map(|e| {
+                (
+                    e.when.clone(),
+                    e.table.clone(),
+                    e.constraint.clone(),
+                    e.fields.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (de, se) = (sentinel_data(&d), sentinel_data(&s));
+    assert!(de.len() >= 30, "{}", de.len());
+    assert_eq!(de, se);
+    // kql-defender says what each of them reads.
+    for e in d
+        .spec
+        .logsources
+        .iter()
+        .filter(|e| e.table.as_deref().is_some_and(|t| !t.starts_with("Device")))
+    {
+        assert!(e.note.is_some(), "{:?} has no note", e.when);
+        assert_eq!(
+            e.extend.get("Timestamp").map(String::as_str),
+            Some("TimeGenerated")
+        );
+    }
+}
+
 #[test]
 fn defender_prefers_native_tables() {
     let c = compiled(
