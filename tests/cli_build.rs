@@ -208,7 +208,8 @@ fn shipped_rules_pass_check_test_and_fmt() {
 #[test]
 fn strict_turns_target_skips_into_errors() {
     let t = tempfile::tempdir().unwrap();
-    // A rule on a log source Defender XDR has no table for.
+    // A rule on a log source kql-defender has no entry for (neither Defender XDR nor the
+    // Sentinel fallbacks keep the AppLocker channel).
     std::fs::write(
         t.path().join("fw.det"),
         r#"rule fw_rule_added {
@@ -216,7 +217,7 @@ fn strict_turns_target_skips_into_errors() {
   id 4f0c2a6e-1b7d-4f3a-9c2e-5d6b7a8c9d01
   status experimental
   level low
-  logsource product=windows service=firewall-as
+  logsource product=windows service=applocker
   sel = ModifyingApplication endswith "\netsh.exe"
   condition sel
 }

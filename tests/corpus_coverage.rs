@@ -16,8 +16,8 @@ const FLOORS: &[(&str, f64)] = &[
     ("sigma", 100.0),
     ("splunk", 100.0),
     ("splunk-cim", 100.0),
-    ("kql-defender", 90.0),
-    ("kql-sentinel", 85.0),
+    ("kql-defender", 99.0),
+    ("kql-sentinel", 99.0),
 ];
 
 /// Lowest accepted share (in %) of mapped rules that splunk-cim compiles to a data model

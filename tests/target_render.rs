@@ -179,15 +179,16 @@ fn keywords_numbers_cidr_fieldref() {
 
 #[test]
 fn unsupported_constructs_are_skipped_with_the_construct_and_target() {
-    // No Defender column for CurrentDirectory.
+    // GrantedAccess (a process access field): no column in DeviceProcessEvents, nor in Sysmon's
+    // process creation event (the fallback).
     let e = query(
         "kql-defender",
         PROC,
-        "  a = CurrentDirectory \"C:\\\"\n  condition a",
+        "  a = GrantedAccess \"0x1410\"\n  condition a",
     )
     .unwrap_err();
     assert!(
-        e.contains("CurrentDirectory") && e.contains("kql-defender"),
+        e.contains("GrantedAccess") && e.contains("kql-defender"),
         "{e}"
     );
     // RE2 has no look-ahead.
@@ -243,7 +244,7 @@ fn skip_diagnostic_points_at_the_matcher() {
     let src = rule_src(
         "t",
         PROC,
-        "  a = Image \"x\"\n  b = CurrentDirectory \"y\"\n  condition a and b",
+        "  a = Image \"x\"\n  b = GrantedAccess \"y\"\n  condition a and b",
     );
     let (rules, exprs) = pack(&src);
     match compile(&target("kql-defender"), &rules, &exprs, 0) {
@@ -251,7 +252,7 @@ fn skip_diagnostic_points_at_the_matcher() {
             assert_eq!(d.code, "unsupported");
             let span = d.loc.unwrap().span;
             assert!(
-                src[span.range()].contains("CurrentDirectory"),
+                src[span.range()].contains("GrantedAccess"),
                 "{:?}",
                 &src[span.range()]
             );

@@ -1,6 +1,6 @@
 // Parses KQL queries with Microsoft's own Kusto.Language (npm @kusto/language-service-next).
 //
-// Input (stdin, JSON): { "tables": { "<Table>": { "<Column>": "<type>", ... }, ... },
+// Input (stdin, JSON): { "tables": { "<Table>" or "<function>()": { "<Column>": "<type>", ... }, ... },
 //                        "queries": [ { "id": "...", "query": "..." }, ... ] }
 // Output (stdout, JSON): [ { "id", "errors": [ "..." ], "literals": [ "..." ] }, ... ]
 // `errors` are the parser's and semantic analyser's errors (ParseAndAnalyze against a database
@@ -18,6 +18,13 @@ const S = K.Symbols;
 function globalsFor(tables) {
   const syms = Object.keys(tables).map((name) => {
     const cols = Object.entries(tables[name]).map(([c, t]) => `['${c}']:${t}`).join(', ');
+    // A name ending in `()` is a function returning rows of that schema (e.g. an ASIM parser
+    // such as `_Im_WebSession()`), called without arguments.
+    if (name.endsWith('()')) {
+      const fname = name.slice(0, -2);
+      const rows = new S.TableSymbol.$ctor7(fname, `(${cols})`, null);
+      return new S.FunctionSymbol.$ctor5(fname, rows, []);
+    }
     return new S.TableSymbol.$ctor7(name, `(${cols})`, null);
   });
   const db = new S.DatabaseSymbol.$ctor1('detc', Bridge.toList(syms), false);
