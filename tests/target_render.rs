@@ -159,6 +159,15 @@ fn keywords_numbers_cidr_fieldref() {
             && !s.contains('|'),
         "{s}"
     );
+    // A number compared with a text column (here Defender's computed `Details`, which renders
+    // DWORDs as Sysmon does) is parsed first: Kusto does not compare a string with a long.
+    let n = query(
+        "kql-defender",
+        "product=windows category=registry_set",
+        "  a = Details 0\n  condition a",
+    )
+    .unwrap();
+    assert!(n.ends_with("| where todouble(Details) == 0"), "{n}");
     let s = q(
         "kql-defender",
         "  a = ParentImage fieldref \"Image\"\n  condition a",

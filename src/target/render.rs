@@ -381,6 +381,26 @@ impl<'a> Renderer<'a> {
             .is_some_and(|m| !self.field_re.is_match(m))
     }
 
+    /// Whether a field may hold text where a rule compares it with a number: it is mapped to an
+    /// expression, to a computed (`extend`) column, or to a column the schema types `string`
+    /// (Kusto compares a string with a number only after `todouble`).
+    fn holds_text(&self, name: &str) -> bool {
+        if self.is_expression(name) {
+            return true;
+        }
+        let column = self
+            .logsource
+            .fields
+            .get(name)
+            .or_else(|| self.spec.fields.get(name))
+            .map_or(name, String::as_str);
+        self.logsource.extend.contains_key(column)
+            || self
+                .schema
+                .and_then(|t| t.get(column))
+                .is_some_and(|ty| ty == "string")
+    }
+
     /// The column or expression a Sigma field becomes, written as the dialect needs.
     pub fn field(&self, name: &str, span: Span) -> Result<String, Unsupported> {
         let mapped = self
@@ -535,10 +555,10 @@ impl<'a> Renderer<'a> {
                 (kind, fill(t, &[("field", fld), ("net", &q)]))
             }
             Test::Num { op, value } => {
-                // A field mapped to an expression (not a plain column) may hold text: the
-                // dialect's `num_expr` converts it first, when it has one.
+                // A field that may hold text (an expression, a computed column, a string
+                // column): the dialect's `num_expr` converts it first, when it has one.
                 let kind = match (&p.field, self.template(Kind::NumExpr)) {
-                    (Some(f), Some(_)) if self.is_expression(f) => Kind::NumExpr,
+                    (Some(f), Some(_)) if self.holds_text(f) => Kind::NumExpr,
                     _ => Kind::Num,
                 };
                 let t = self

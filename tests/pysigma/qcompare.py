@@ -99,6 +99,11 @@ def ps_convert(text, target):
     return out[0]
 
 
+def kql_source(q):
+    """The table (or function call) a KQL query starts from."""
+    return q.split("\n", 1)[0].split("|", 1)[0].strip()
+
+
 def xdr_map(table, ls):
     m = _PS["xdrmap"]
 
@@ -199,6 +204,14 @@ def compare_rule(job):
         except qeval.Unsupported as e:
             rec["status"] = "unevaluated"
             rec["why"] = f"detc constraint: {e}"
+            continue
+        if target != "splunk" and kql_source(dq) != kql_source(pq):
+            # Different tables (e.g. detc's Sentinel fallback `WindowsEvent` where pySigma's
+            # pipeline reads a Defender XDR table): a log-source difference; the two queries
+            # do not read the same events, so they are not evaluated on the same ones.
+            rec["status"] = "different"
+            rec["class"] = {"mapping": 1}
+            rec["why"] = f"table {kql_source(dq)} vs {kql_source(pq)}"
             continue
         try:
             if target == "splunk":
