@@ -301,7 +301,7 @@ fn read_line_bounded(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result
             return Ok(any.then_some(total));
         }
         any = true;
-        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
             Some(i) => (&buf[..=i], true),
             None => (buf, false),
         };
