@@ -370,17 +370,54 @@ fn mixed_rules() -> Vec<Rule> {
     ]
 }
 
+/// Keyword rules whose keywords overlap and share starts (`ab`, `abc`, `bca`), one combined
+/// with a field test; with `many`, one with more keywords than the packed (SIMD) keyword
+/// search takes, so that the prefilter falls back to an automaton for keywords.
+fn keyword_rules(many: bool) -> Vec<Rule> {
+    let ls = ("", "", "");
+    let mut rules = vec![
+        rule(
+            "kw-h",
+            ls,
+            vec![vec![(None, vec![], vec!["ab", "abc", "bca"])]],
+            false,
+        ),
+        rule(
+            "kw-i",
+            ls,
+            vec![
+                vec![(None, vec![], vec!["cab"])],
+                vec![(Some("B"), vec![Modifier::Contains], vec!["a"])],
+            ],
+            false,
+        ),
+    ];
+    if many {
+        let mut words: Vec<&'static str> = (0..200)
+            .map(|i| &*Box::leak(format!("zz{i:03}").into_boxed_str()))
+            .collect();
+        words.push("bb");
+        rules.push(rule("kw-j", ls, vec![vec![(None, vec![], words)]], false));
+    }
+    rules
+}
+
 proptest! {
     #[test]
     fn prefilter_never_loses_a_match(
         a in proptest::option::of("[abcAB]{0,5}"),
         b in proptest::option::of("[abcAB]{0,5}"),
         n in proptest::option::of(0i64..6),
+        // A field no rule names: only keywords are looked for in it.
+        c in proptest::option::of("[abcAB]{0,6}"),
+        many in any::<bool>(),
     ) {
-        let rules = mixed_rules();
+        let mut rules = mixed_rules();
+        rules.extend(keyword_rules(many));
         let mut m = serde_json::Map::new();
         if let Some(a) = a { m.insert("A".into(), json!(a)); }
         if let Some(b) = b { m.insert("B".into(), json!(b)); }
+        if let Some(c) = c { m.insert("C".into(), json!(c)); }
         if let Some(n) = n { m.insert("N".into(), json!(n)); }
         let event = Event::from_json_map(&m);
         let (engine, d) = Engine::new(&rules, &EngineOptions::default());

@@ -122,3 +122,68 @@ fn truncated_evtx_keeps_going() {
     std::fs::write(&garbled, &bad).unwrap();
     let _ = read_file(&garbled, &mut |_| {});
 }
+
+/// A JSONL line over the reader's limit (here the first line of one file and a middle line of
+/// another) is reported as too long, with the file, record, line, its length and the limit, and
+/// the lines after it are still read and matched, through the whole `detc match` pipeline.
+#[test]
+fn over_long_line_is_reported_and_the_rest_still_matches() {
+    use detc::eval::read::MAX_LINE;
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("probe.yml");
+    std::fs::write(
+        &rule,
+        "title: Probe\nid: 5d1c7a52-1111-4222-8333-944455556666\nlogsource:\n    category: proxy\n\
+         detection:\n    selection:\n        c-uri|contains: '/index.php'\n    condition: selection\n",
+    )
+    .unwrap();
+    // The over-long line would match too if it were read: it is skipped, not cut and parsed.
+    let big = format!(
+        "{{\"c-uri\": \"/index.php{}\"}}",
+        "x".repeat(MAX_LINE + 1000)
+    );
+    let good = "{\"c-uri\": \"/a/INDEX.PHP?x=1\"}";
+    let first = dir.path().join("first.jsonl");
+    std::fs::write(&first, format!("{big}\n{good}\n")).unwrap();
+    let middle = dir.path().join("middle.jsonl");
+    std::fs::write(&middle, format!("{good}\n\n{big}\r\n{good}\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_detc"))
+        .args(["match", "--logsource", "category=proxy", "--rules"])
+        .arg(&rule)
+        .arg("--events")
+        .args([&first, &middle])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let hits: Vec<(String, u64)> = stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let file = Path::new(v["file"].as_str().unwrap());
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            (name, v["index"].as_u64().unwrap())
+        })
+        .collect();
+    let want = [("first.jsonl", 1), ("middle.jsonl", 0), ("middle.jsonl", 2)];
+    let want: Vec<(String, u64)> = want.iter().map(|(f, i)| (f.to_string(), *i)).collect();
+    assert_eq!(hits, want, "{stderr}");
+    assert!(!stderr.contains("invalid JSON"), "{stderr}");
+    let len = big.len();
+    for (file, record, line, len) in [
+        ("first.jsonl", 0, 1, len),
+        // The `\r` before the line break counts as part of the line.
+        ("middle.jsonl", 1, 3, len + 1),
+    ] {
+        let msg = format!(
+            "record {record}: line {line} is {len} bytes long, longer than the limit of \
+             {MAX_LINE} bytes"
+        );
+        let diag = stderr.lines().find(|l| l.contains(&msg));
+        let diag = diag.unwrap_or_else(|| panic!("no `{msg}` in:\n{stderr}"));
+        assert!(diag.contains(file), "{diag}");
+    }
+    assert_eq!(out.status.code(), Some(1), "a skipped record is an error");
+}

@@ -74,15 +74,31 @@ struct Prefilter {
     rules: Vec<u32>,
     /// Candidate rules without a clause (always evaluated), ascending.
     always: Vec<u32>,
+    /// The literals looked for in named fields; run over those fields' text only.
     ac: Option<AhoCorasick>,
-    /// Literal id -> (global clause id, slot of the field it must be found in).
+    /// The keyword literals (looked for in every field), run over all fields. Kept apart so
+    /// that keyword rules do not make the big automaton read every field.
+    kw: Option<Keywords>,
+    /// Literal id (`ac`'s pattern ids, then `kw`'s from `kw_base`) -> (global clause id, slot
+    /// of the field it must be found in, or [`ANY_FIELD`]).
     lit_entries: Vec<Vec<(u32, u32)>>,
-    /// Slot -> whether some literal is looked for in that field (only those are scanned).
+    kw_base: u32,
+    /// Slot -> whether some named-field literal is looked for in that field.
     scan: Vec<bool>,
-    /// Some literal (of keywords) is looked for in every field: scan them all.
-    scan_all: bool,
-    /// False when the automaton could not be built: then every candidate is evaluated.
+    /// False when an automaton could not be built: then every candidate is evaluated.
     gate: bool,
+}
+
+/// The keyword side of a prefilter. Where a keyword is found does not matter (its clauses
+/// take any field), only which keywords occur.
+enum Keywords {
+    /// Few keywords (the usual case: a few dozen): a SIMD (Teddy) search for the next place
+    /// where one starts, then each keyword compared there. The packed searcher reports
+    /// leftmost, non-overlapping matches, so every start position is visited (search again
+    /// from one byte on) and every keyword checked at it: none is missed.
+    Packed(aho_corasick::packed::Searcher, Vec<Box<str>>),
+    /// Many keywords: an overlapping automaton search like the named-field one.
+    Automaton(AhoCorasick),
 }
 
 /// Per-thread scratch space, reused across events (no allocation per event in steady state),
@@ -102,6 +118,8 @@ pub struct Scratch {
     seg_end: Vec<usize>,
     seg_slot: Vec<u32>,
     slots: Vec<u32>,
+    /// Field index -> its slot (or [`ABSENT`]) for the current event.
+    field_slot: Vec<u32>,
     /// Rules to evaluate for the current event.
     todo: Vec<u32>,
     /// By set of source ids (looked up by slice: no allocation per event); a per-thread
@@ -220,11 +238,12 @@ impl Engine {
     }
 
     fn prefilter(&self, candidates: Vec<u32>) -> Prefilter {
-        let mut lit_ids: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut lits: Vec<&str> = Vec::new();
-        let mut lit_entries: Vec<Vec<(u32, u32)>> = Vec::new();
+        // Named-field literals and keyword literals get separate ids (and automata): a
+        // literal used both ways is in both, each with its own entries.
+        let mut ids: [FxHashMap<&str, u32>; 2] = Default::default();
+        let mut lits: [Vec<&str>; 2] = Default::default();
+        let mut entries: [Vec<Vec<(u32, u32)>>; 2] = Default::default();
         let mut scan = vec![false; self.table.len()];
-        let mut scan_all = false;
         let mut always = Vec::new();
         for &r in &candidates {
             let cs = &self.clauses[r as usize];
@@ -234,38 +253,43 @@ impl Engine {
             for (k, clause) in cs.iter().enumerate() {
                 let c = self.clause_base[r as usize] + k as u32;
                 for (slot, l) in clause {
-                    let id = *lit_ids.entry(l.as_str()).or_insert_with(|| {
-                        lits.push(l.as_str());
-                        lit_entries.push(Vec::new());
-                        (lits.len() - 1) as u32
+                    let which = match scan.get_mut(*slot as usize) {
+                        Some(x) => {
+                            *x = true;
+                            0
+                        }
+                        None => 1,
+                    };
+                    let id = *ids[which].entry(l.as_str()).or_insert_with(|| {
+                        lits[which].push(l.as_str());
+                        entries[which].push(Vec::new());
+                        (lits[which].len() - 1) as u32
                     });
-                    lit_entries[id as usize].push((c, *slot));
-                    match scan.get_mut(*slot as usize) {
-                        Some(x) => *x = true,
-                        None => scan_all = true,
-                    }
+                    entries[which][id as usize].push((c, *slot));
                 }
             }
         }
-        // The contiguous NFA measured fastest here (ahead of the non-contiguous one) and uses
-        // a fraction of a DFA's memory (a DFA per class cost ~165 MiB; docs/PERFORMANCE.md).
-        let ac = if lits.is_empty() {
+        let [named, keywords] = lits;
+        let [mut lit_entries, kw_entries] = entries;
+        let kw_base = lit_entries.len() as u32;
+        lit_entries.extend(kw_entries);
+        let ac = build_automaton(&named);
+        let kw = if keywords.is_empty() {
             None
         } else {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&lits)
-                .ok()
+            aho_corasick::packed::Searcher::new(keywords.iter())
+                .map(|p| Keywords::Packed(p, keywords.iter().map(|&k| k.into()).collect()))
+                .or_else(|| build_automaton(&keywords).map(Keywords::Automaton))
         };
         Prefilter {
             rules: candidates,
             always,
-            gate: ac.is_some() || lits.is_empty(),
+            gate: (ac.is_some() || named.is_empty()) && (kw.is_some() || keywords.is_empty()),
             ac,
+            kw,
             lit_entries,
+            kw_base,
             scan,
-            scan_all,
         }
     }
 
@@ -310,15 +334,15 @@ impl Engine {
         }
         let g = s.generation;
         // Resolve the event's fields to slots once (the view reuses them) and gather the text
-        // of the fields this class's literals are looked for in.
+        // of the fields named literals are looked for in, then (for keywords) of the others.
         let mut slots = std::mem::take(&mut s.slots);
         slots.clear();
         slots.resize(self.table.len(), ABSENT);
         s.hay.clear();
         s.seg_end.clear();
         s.seg_slot.clear();
-        let scanning = pre.ac.is_some();
-        for (i, (k, vals)) in event.fields.iter().enumerate() {
+        s.field_slot.clear();
+        for (i, (k, _)) in event.fields.iter().enumerate() {
             // A field rules do not name gets the slot ABSENT: only keyword literals count there.
             let slot = match self.table.slot(k) {
                 // A rule sees a field's first occurrence only (see `View`); keywords see all.
@@ -328,62 +352,57 @@ impl Engine {
                 }
                 _ => ABSENT,
             };
-            let wanted = match pre.scan.get(slot as usize) {
-                Some(&w) => w || pre.scan_all,
-                None => pre.scan_all,
-            };
-            if scanning && wanted {
-                for v in vals {
-                    if let Some(t) = v.text(false) {
-                        s.hay.push_str(t);
-                        s.seg_end.push(s.hay.len());
-                        s.seg_slot.push(slot);
-                        s.hay.push('\n');
-                    }
+            s.field_slot.push(slot);
+        }
+        let named = |slot: u32| pre.scan.get(slot as usize).copied().unwrap_or(false);
+        if pre.ac.is_some() || pre.kw.is_some() {
+            for (&slot, (_, vals)) in s.field_slot.iter().zip(&event.fields) {
+                if named(slot) {
+                    push_segment(&mut s.hay, &mut s.seg_end, &mut s.seg_slot, slot, vals);
+                }
+            }
+        }
+        let named_end = s.hay.len();
+        let named_segs = s.seg_end.len();
+        if pre.kw.is_some() {
+            for (&slot, (_, vals)) in s.field_slot.iter().zip(&event.fields) {
+                if !named(slot) {
+                    push_segment(&mut s.hay, &mut s.seg_end, &mut s.seg_slot, slot, vals);
                 }
             }
         }
         s.todo.clear();
-        if let Some(ac) = &pre.ac {
+        if s.lit_seen.len() < pre.lit_entries.len() {
             // Literal ids are per prefilter; a fresh generation makes old stamps stale.
-            if s.lit_seen.len() < pre.lit_entries.len() {
-                s.lit_seen.resize(pre.lit_entries.len(), (0, 0));
-            }
-            s.scanned += s.hay.len() as u64;
-            let mut seg = 0usize;
-            // Overlapping matches come in order of their end, so segments only move forward.
-            for m in ac.find_overlapping_iter(s.hay.as_str()) {
-                let last = m.end() - 1;
-                while seg < s.seg_end.len() && s.seg_end[seg] <= last {
-                    seg += 1;
-                }
-                if seg == s.seg_end.len() {
-                    break;
-                }
-                s.found += 1;
-                let id = m.pattern().as_usize();
-                if s.lit_seen[id] == (g, seg as u32) {
-                    continue;
-                }
-                s.lit_seen[id] = (g, seg as u32);
-                let slot = s.seg_slot[seg];
-                for &(c, cs) in &pre.lit_entries[id] {
-                    if (cs != slot && cs != ANY_FIELD) || s.clause_seen[c as usize] == g {
-                        continue;
+            s.lit_seen.resize(pre.lit_entries.len(), (0, 0));
+        }
+        let hay = std::mem::take(&mut s.hay);
+        let ends = std::mem::take(&mut s.seg_end);
+        if let Some(ac) = &pre.ac {
+            self.scan(ac, &hay[..named_end], 0, &pre, &ends[..named_segs], s, g);
+        }
+        match &pre.kw {
+            None => {}
+            Some(Keywords::Automaton(kw)) => self.scan(kw, &hay, pre.kw_base, &pre, &ends, s, g),
+            Some(Keywords::Packed(searcher, words)) => {
+                s.scanned += hay.len() as u64;
+                let mut at = 0;
+                while let Some(m) = searcher.find_in(&hay, aho_corasick::Span::from(at..hay.len()))
+                {
+                    let here = &hay.as_bytes()[m.start()..];
+                    for (i, w) in words.iter().enumerate() {
+                        if here.starts_with(w.as_bytes()) {
+                            s.found += 1;
+                            // Segment 0: keywords count in any field, so one hit is enough.
+                            self.hit(pre.kw_base + i as u32, 0, ANY_FIELD, &pre, s, g);
+                        }
                     }
-                    s.clause_seen[c as usize] = g;
-                    let r = self.clause_rule[c as usize];
-                    let hits = &mut s.rule_hits[r as usize];
-                    if hits.0 != g {
-                        *hits = (g, 0);
-                    }
-                    hits.1 += 1;
-                    if hits.1 as usize == self.clauses[r as usize].len() {
-                        s.todo.push(r);
-                    }
+                    at = m.start() + 1;
                 }
             }
         }
+        s.hay = hay;
+        s.seg_end = ends;
         if pre.gate {
             s.todo.extend_from_slice(&pre.always);
             s.todo.sort_unstable();
@@ -412,11 +431,101 @@ impl Engine {
         s.slots = view.into_buffer();
     }
 
+    /// Run one prefilter automaton over `hay` (whose values end at `seg_end`), counting each
+    /// literal found in a field it is looked for in towards its clauses, and queueing in
+    /// `s.todo` the rules whose clauses are all satisfied.
+    #[allow(clippy::too_many_arguments)]
+    fn scan(
+        &self,
+        ac: &AhoCorasick,
+        hay: &str,
+        base: u32,
+        pre: &Prefilter,
+        seg_end: &[usize],
+        s: &mut Scratch,
+        g: u32,
+    ) {
+        s.scanned += hay.len() as u64;
+        let mut seg = 0usize;
+        // Overlapping matches come in order of their end, so segments only move forward.
+        for m in ac.find_overlapping_iter(hay) {
+            let last = m.end() - 1;
+            while seg < seg_end.len() && seg_end[seg] <= last {
+                seg += 1;
+            }
+            if seg == seg_end.len() {
+                break;
+            }
+            s.found += 1;
+            let slot = s.seg_slot[seg];
+            self.hit(base + m.pattern().as_u32(), seg as u32, slot, pre, s, g);
+        }
+    }
+
+    /// Literal `id` was found in segment `seg`, a value of the field in `slot`: count it
+    /// towards the clauses that look for it there (once per segment).
+    fn hit(&self, id: u32, seg: u32, slot: u32, pre: &Prefilter, s: &mut Scratch, g: u32) {
+        let id = id as usize;
+        if s.lit_seen[id] == (g, seg) {
+            return;
+        }
+        s.lit_seen[id] = (g, seg);
+        for &(c, cs) in &pre.lit_entries[id] {
+            if (cs != slot && cs != ANY_FIELD) || s.clause_seen[c as usize] == g {
+                continue;
+            }
+            s.clause_seen[c as usize] = g;
+            let r = self.clause_rule[c as usize];
+            let hits = &mut s.rule_hits[r as usize];
+            if hits.0 != g {
+                *hits = (g, 0);
+            }
+            hits.1 += 1;
+            if hits.1 as usize == self.clauses[r as usize].len() {
+                s.todo.push(r);
+            }
+        }
+    }
+
     /// How many rules have a literal prefilter (for reports).
     pub fn gated_count(&self) -> usize {
         self.clauses.iter().filter(|c| !c.is_empty()).count()
     }
 }
+
+/// Append a field's values to the prefilter's text, each followed by `\n`, recording where
+/// each ends and the field's slot.
+fn push_segment(
+    hay: &mut String,
+    seg_end: &mut Vec<usize>,
+    seg_slot: &mut Vec<u32>,
+    slot: u32,
+    vals: &[Val],
+) {
+    for v in vals {
+        if let Some(t) = v.text(false) {
+            hay.push_str(t);
+            seg_end.push(hay.len());
+            seg_slot.push(slot);
+            hay.push('\n');
+        }
+    }
+}
+
+/// A prefilter automaton over `lits` (`None` when there are none, or it cannot be built).
+fn build_automaton(lits: &[&str]) -> Option<AhoCorasick> {
+    if lits.is_empty() {
+        return None;
+    }
+    // The contiguous NFA measured fastest here (ahead of the non-contiguous one) and uses a
+    // fraction of a DFA's memory (a DFA per class cost ~165 MiB; docs/PERFORMANCE.md).
+    AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(lits)
+        .ok()
+}
+
 /// Field names holding an event's time, in order of preference.
 pub const TIME_FIELDS: &[&str] = &[
     "TimeCreated_SystemTime",

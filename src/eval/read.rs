@@ -57,6 +57,10 @@ pub enum Item<'a> {
     /// An NDJSON line longer than [`MAX_LINE`], skipped.
     TooLong {
         index: usize,
+        /// 1-based line number in the file.
+        line: usize,
+        /// The line's length in bytes (without its line break).
+        len: usize,
     },
     Record(Record),
 }
@@ -83,16 +87,23 @@ pub fn read_file_items(path: &Path, f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> 
 pub fn parse_item(path: &Path, item: Item) -> Result<Record, Diagnostic> {
     match item {
         Item::Record(r) => Ok(r),
-        Item::TooLong { index } => Err(bad_record(
-            path,
-            index,
-            &format!("line longer than {MAX_LINE} bytes, skipped"),
-        )),
+        Item::TooLong { index, line, len } => {
+            Err(bad_record(path, index, &too_long_message(line, len)))
+        }
         Item::Line { index, text } => match super::flatjson::flat_event(text) {
             Some(event) => Ok(Record { index, event }),
             None => parse_line(path, index, text),
         },
     }
+}
+
+/// What a [`Item::TooLong`] line is reported as: its place, its length and the limit.
+fn too_long_message(line: usize, len: usize) -> String {
+    format!(
+        "line {line} is {len} bytes long, longer than the limit of {MAX_LINE} bytes \
+         ({} MiB) for one record; skipped",
+        MAX_LINE >> 20
+    )
 }
 
 /// The general path for an NDJSON line (see [`super::flatjson`] for the fast one).
@@ -178,33 +189,45 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
     // (read line by line, bounded memory); otherwise the file is one array or a sequence of
     // (pretty-printed) values, read whole.
     let mut first = Vec::new();
-    if let Err(e) = read_line_bounded(&mut r, &mut first) {
-        return vec![io_error(path, &e.to_string())];
-    }
+    let first_len = match read_line_bounded(&mut r, &mut first) {
+        Ok(n) => n.unwrap_or(0),
+        Err(e) => return vec![io_error(path, &e.to_string())],
+    };
     let first_trim = trim_ascii(&first);
+    // An object on a first line over the limit is an over-long NDJSON record (only `MAX_LINE + 1`
+    // bytes of it were kept, so it cannot parse): report it as such and read on line by line,
+    // rather than read the whole file as one JSON text and report a parse error at the cut.
     let ndjson = first_trim.first() == Some(&b'{')
-        && serde_json::from_slice::<serde::de::IgnoredAny>(first_trim).is_ok();
+        && (first.len() > MAX_LINE
+            || serde_json::from_slice::<serde::de::IgnoredAny>(first_trim).is_ok());
     if ndjson {
         let mut index = 0;
+        let mut line_no = 1;
         let mut line = first;
+        let mut len = first_len;
         loop {
             let t = trim_ascii(&line);
             if line.len() > MAX_LINE {
-                f(Item::TooLong { index });
+                f(Item::TooLong {
+                    index,
+                    line: line_no,
+                    len,
+                });
                 index += 1;
             } else if !t.is_empty() {
                 f(Item::Line { index, text: t });
                 index += 1;
             }
             line.clear();
-            match read_line_bounded(&mut r, &mut line) {
-                Ok(0) => break,
-                Ok(_) => {}
+            line_no += 1;
+            len = match read_line_bounded(&mut r, &mut line) {
+                Ok(None) => break,
+                Ok(Some(n)) => n,
                 Err(e) => {
                     diags.push(io_error(path, &e.to_string()));
                     break;
                 }
-            }
+            };
         }
         return diags;
     }
@@ -268,15 +291,17 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
 }
 
 /// Read one line, keeping at most `MAX_LINE + 1` bytes of it (the rest is consumed and
-/// dropped). Returns the number of bytes consumed.
-fn read_line_bounded(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result<usize> {
+/// dropped). Returns the line's whole length without its `\n`, or `None` at the end of input.
+fn read_line_bounded(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
     let mut total = 0;
+    let mut any = false;
     loop {
         let buf = r.fill_buf()?;
         if buf.is_empty() {
-            return Ok(total);
+            return Ok(any.then_some(total));
         }
-        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+        any = true;
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
             Some(i) => (&buf[..=i], true),
             None => (buf, false),
         };
@@ -286,7 +311,7 @@ fn read_line_bounded(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result
         total += n;
         r.consume(n);
         if done {
-            return Ok(total);
+            return Ok(Some(total - 1));
         }
     }
 }
@@ -494,7 +519,14 @@ mod tests {
         let (rs, d) = collect(&text);
         assert_eq!(rs.len(), 2);
         assert_eq!(rs[1].index, 2);
-        assert!(d[0].message.contains("longer than"));
+        let want = format!("record 1: line 2 is {} bytes long", big.len());
+        assert!(d[0].message.starts_with(&want), "{}", d[0].message);
+        // On the first line, too: the file is still read as NDJSON, not as one JSON text.
+        let (rs, d) = collect(&format!("{big}\n\n{{\"a\": 2}}\n"));
+        assert_eq!((rs.len(), d.len()), (1, 1));
+        assert_eq!(rs[0].index, 1);
+        let want = format!("record 0: line 1 is {} bytes long", big.len());
+        assert!(d[0].message.starts_with(&want), "{}", d[0].message);
     }
 
     #[test]

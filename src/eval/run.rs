@@ -98,6 +98,8 @@ enum JobItem {
     },
     TooLong {
         index: usize,
+        line: usize,
+        len: usize,
     },
     Record(super::read::Record),
 }
@@ -223,7 +225,9 @@ pub fn run_match(
                                 index,
                                 text: &job.buf[start..end],
                             },
-                            JobItem::TooLong { index } => Item::TooLong { index },
+                            JobItem::TooLong { index, line, len } => {
+                                Item::TooLong { index, line, len }
+                            }
                             JobItem::Record(r) => Item::Record(r),
                         };
                         let rec = match parse_item(path, item) {
@@ -397,7 +401,7 @@ impl Job {
                     end: self.buf.len(),
                 }
             }
-            Item::TooLong { index } => JobItem::TooLong { index },
+            Item::TooLong { index, line, len } => JobItem::TooLong { index, line, len },
             Item::Record(r) => JobItem::Record(r),
         });
     }
