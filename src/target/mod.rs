@@ -43,6 +43,9 @@ pub struct Compiled {
     /// What data the query reads when that is not what the target's name says (a fallback
     /// log source entry's `note`); recorded in the manifest.
     pub note: Option<String>,
+    /// The template context the rule's files were rendered with (spec targets), reused by
+    /// `finish` for the shared files.
+    pub context: Option<minijinja::Value>,
 }
 
 /// Result of compiling one rule for one target.

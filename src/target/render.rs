@@ -82,20 +82,43 @@ pub fn quote(text: &str, s: &StringSyntax) -> Result<String, char> {
 }
 
 fn push_escaped(out: &mut String, text: &str, s: &StringSyntax) -> Result<(), char> {
-    for c in text.chars() {
-        if s.forbidden.contains(&c) {
-            return Err(c);
+    // ASCII characters that need a look-up (controls, escaped and forbidden ones) as a bit set;
+    // runs of other ASCII characters are copied whole. Most literals are one such run.
+    let mut special: u128 = ((1u128 << 32) - 1) | (1u128 << 127);
+    for &c in s.escapes.keys().chain(&s.forbidden) {
+        if c.is_ascii() {
+            special |= 1u128 << (c as u32);
         }
-        if let Some(e) = s.escapes.get(&c) {
-            out.push_str(e);
-        } else if is_special_char(c) {
-            match &s.control {
-                Some(t) => out.push_str(&fill(t, &[("hex4", &format!("{:04x}", c as u32))])),
-                None => return Err(c),
-            }
-        } else {
-            out.push(c);
+    }
+    let mut rest = text;
+    loop {
+        let plain = rest
+            .bytes()
+            .position(|b| b >= 128 || (special >> b) & 1 == 1)
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        let Some(c) = rest.chars().next() else {
+            return Ok(());
+        };
+        push_escaped_char(out, c, s)?;
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
+fn push_escaped_char(out: &mut String, c: char, s: &StringSyntax) -> Result<(), char> {
+    if s.forbidden.contains(&c) {
+        return Err(c);
+    }
+    if let Some(e) = s.escapes.get(&c) {
+        out.push_str(e);
+    } else if is_special_char(c) {
+        match &s.control {
+            Some(t) => out.push_str(&fill(t, &[("hex4", &format!("{:04x}", c as u32))])),
+            None => return Err(c),
         }
+    } else {
+        out.push(c);
     }
     Ok(())
 }
@@ -490,7 +513,11 @@ impl<'a> Renderer<'a> {
     }
 
     fn regex_lit(&self, re: &str, span: Span) -> Result<String, Unsupported> {
-        if self.spec.regex_engine == RegexEngine::Re2 && regex::Regex::new(re).is_err() {
+        // Parsing is enough to tell whether RE2 has every feature the pattern uses; compiling
+        // it (as `Regex::new` would) costs ~30x more, and the corpus has many regexes.
+        if self.spec.regex_engine == RegexEngine::Re2
+            && regex_syntax::Parser::new().parse(re).is_err()
+        {
             return Err(Unsupported::at(
                 span,
                 "a regular expression with features RE2 does not have (look-around, back-references, ...)",

@@ -23,6 +23,7 @@ impl Backend for SigmaBackend {
             shared_files: Vec::new(),
             logsource: None,
             note: None,
+            context: None,
         })
     }
 }

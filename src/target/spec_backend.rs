@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
-use serde_json::{json, Value as Json};
+use serde_json::json;
 
 use super::correlation;
 use super::render::{fill, Renderer, Table, Unsupported};
@@ -26,6 +26,11 @@ pub struct SpecBackend {
     /// `field.bare` of each dialect, compiled.
     field_res: Vec<regex::Regex>,
     env: Environment<'static>,
+    /// Template values built once: `target`, and `logsource` per log source entry (and for
+    /// none).
+    target_value: minijinja::Value,
+    ls_values: Vec<minijinja::Value>,
+    no_ls_value: minijinja::Value,
 }
 
 impl SpecBackend {
@@ -96,11 +101,23 @@ impl SpecBackend {
             env.add_template_owned(n.clone(), src.clone())
                 .map_err(|e| bad(format!("template `{n}`: {e}")))?;
         }
+        let target_value = minijinja::context! {
+            name => spec.name,
+            vars => minijinja::Value::from_serialize(&spec.vars),
+        };
+        let ls_values = spec
+            .logsources
+            .iter()
+            .map(|l| Self::ls_value(Some(l)))
+            .collect();
         Ok(SpecBackend {
             spec,
             tables,
             field_res,
             env,
+            target_value,
+            ls_values,
+            no_ls_value: Self::ls_value(None),
         })
     }
 
@@ -463,8 +480,10 @@ impl SpecBackend {
         .note("the rule is skipped for this target (use --strict to make this an error)")
     }
 
-    /// Template context for one rule.
-    pub fn rule_context(&self, rule: &Rule, query: &str, ls: Option<&LogSourceSpec>) -> Json {
+    /// Template context for one rule: a minijinja value built once and shared (it is
+    /// reference-counted) by the rule's path and file templates and by `finish`.
+    pub fn rule_context(&self, rule: &Rule, query: &str, ls: Option<usize>) -> minijinja::Value {
+        use minijinja::{context, Value};
         let tags: Vec<&str> = rule.meta.tags.iter().map(|t| t.value.as_str()).collect();
         // Tactic tags: `attack.<name>` that are not technique, group or software ids.
         let tactics: Vec<String> = tags
@@ -478,48 +497,58 @@ impl SpecBackend {
             })
             .map(|t| t.to_ascii_lowercase())
             .collect();
-        json!({
-            "rule": {
-                "name": rule.name,
-                "title": rule.meta.title,
-                "id": rule.id().map(str::to_string).unwrap_or_else(|| pseudo_uuid(&rule.name)),
-                "has_id": rule.id().is_some(),
-                "status": rule.meta.status.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
-                "level": rule.level().unwrap_or("medium"),
-                "description": rule.meta.description.clone().unwrap_or_default(),
-                "author": rule.meta.author.clone().unwrap_or_default(),
-                "references": rule.meta.references,
-                "falsepositives": rule.meta.falsepositives,
-                "date": rule.meta.date.clone().unwrap_or_default(),
-                "modified": rule.meta.modified.clone().unwrap_or_default(),
-                "tags": tags,
-                "techniques": rule.attack_techniques(),
-                "tactics": tactics,
-                "is_correlation": matches!(rule.body, RuleBody::Correlation(_)),
+        let opt = |s: &Option<String>| Value::from(s.as_deref().unwrap_or_default());
+        context! {
+            rule => context! {
+                name => rule.name,
+                title => rule.meta.title,
+                id => rule.id().map(str::to_string).unwrap_or_else(|| pseudo_uuid(&rule.name)),
+                has_id => rule.id().is_some(),
+                status => rule.meta.status.as_ref().map(|s| s.value.as_str()).unwrap_or_default(),
+                level => rule.level().unwrap_or("medium"),
+                description => opt(&rule.meta.description),
+                author => opt(&rule.meta.author),
+                references => rule.meta.references,
+                falsepositives => rule.meta.falsepositives,
+                date => opt(&rule.meta.date),
+                modified => opt(&rule.meta.modified),
+                tags => tags,
+                techniques => rule.attack_techniques(),
+                tactics => tactics,
+                is_correlation => matches!(rule.body, RuleBody::Correlation(_)),
                 // A correlation's window, at least an hour (how far back a scheduled search
                 // must look); empty for detection rules.
-                "lookback": match &rule.body {
+                lookback => match &rule.body {
                     RuleBody::Correlation(c) => super::correlation::span_text(c.timespan.value.seconds.max(3600)),
                     RuleBody::Detection(_) => String::new(),
                 },
-                "logsource": {
-                    "product": rule.logsource.product,
-                    "category": rule.logsource.category,
-                    "service": rule.logsource.service,
+                logsource => context! {
+                    product => rule.logsource.product,
+                    category => rule.logsource.category,
+                    service => rule.logsource.service,
                 },
             },
-            "query": query,
-            "logsource": {
-                "table": ls.and_then(|l| l.table.clone()).unwrap_or_default(),
-                "constraint": ls.and_then(|l| l.constraint.clone()).unwrap_or_default(),
-                "vars": ls.map(|l| serde_json::to_value(&l.vars).unwrap_or(Json::Null)).unwrap_or_else(|| json!({})),
-                "note": ls.and_then(|l| l.note.clone()).unwrap_or_default(),
+            query => query,
+            logsource => match ls {
+                Some(i) => self.ls_values[i].clone(),
+                None => self.no_ls_value.clone(),
             },
-            "target": { "name": self.spec.name, "vars": self.spec.vars },
-        })
+            target => self.target_value.clone(),
+        }
     }
 
-    fn render_template(&self, name: &str, ctx: &Json) -> Result<String, String> {
+    /// The `logsource` template value of a log source entry (`None`: no entry, correlations).
+    fn ls_value(ls: Option<&LogSourceSpec>) -> minijinja::Value {
+        minijinja::context! {
+            table => ls.and_then(|l| l.table.as_deref()).unwrap_or_default(),
+            constraint => ls.and_then(|l| l.constraint.as_deref()).unwrap_or_default(),
+            vars => ls.map(|l| minijinja::Value::from_serialize(&l.vars))
+                .unwrap_or_else(|| minijinja::Value::from_serialize(json!({}))),
+            note => ls.and_then(|l| l.note.as_deref()).unwrap_or_default(),
+        }
+    }
+
+    fn render_template(&self, name: &str, ctx: &minijinja::Value) -> Result<String, String> {
         let t = self.env.get_template(name).map_err(|e| format!("{e:#}"))?;
         t.render(ctx).map_err(|e| format!("{e:#}"))
     }
@@ -587,7 +616,7 @@ impl Backend for SpecBackend {
             Ok(x) => x,
             Err(d) => return Outcome::Skipped(d),
         };
-        let ctx = self.rule_context(rule, &query, ls.map(|i| self.entry(i)));
+        let ctx = self.rule_context(rule, &query, ls);
         let mut files = Vec::new();
         for (out, tpl) in &self.spec.artifacts.files {
             let path = match self.render_template(&format!("path:{out}"), &ctx) {
@@ -605,6 +634,7 @@ impl Backend for SpecBackend {
             shared_files: self.spec.artifacts.shared.keys().cloned().collect(),
             logsource: ls,
             note: ls.and_then(|i| self.entry(i).note.clone()),
+            context: Some(ctx),
         })
     }
 
@@ -613,15 +643,14 @@ impl Backend for SpecBackend {
         if compiled.is_empty() {
             return Ok(out);
         }
-        let rules: Vec<Json> = compiled
+        let rules: Vec<minijinja::Value> = compiled
             .iter()
-            .map(|(r, c)| {
-                let ls = c.logsource.map(|i| self.entry(i));
-                self.rule_context(r, c.query.as_deref().unwrap_or(""), ls)
+            .map(|(r, c)| match &c.context {
+                Some(v) => v.clone(),
+                None => self.rule_context(r, c.query.as_deref().unwrap_or(""), c.logsource),
             })
             .collect();
-        let ctx =
-            json!({ "rules": rules, "target": { "name": self.spec.name, "vars": self.spec.vars } });
+        let ctx = minijinja::context! { rules => rules, target => self.target_value.clone() };
         for (path, tpl) in &self.spec.artifacts.shared {
             let contents = self
                 .render_template(tpl, &ctx)
