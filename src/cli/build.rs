@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{default_inputs, exit_code, Printer};
 use crate::diag::{Diagnostic, Diagnostics, Sources};
-use crate::pack::build::{compile, load_and_check, select_backends, Options};
+use crate::pack::build::{check_compile, compile, load_and_check, select_backends, Options};
 use crate::pack::write::{compare, read_tree, write_atomic};
 
 #[derive(Args, Debug)]
@@ -178,8 +178,7 @@ pub fn run_check(out: &Printer, a: CheckArgs) -> ExitCode {
     let checked = load_and_check(&opts, &mut sources);
     let mut diags = checked.diags.clone();
     if !crate::pack::build::has_io_errors(&diags) {
-        let output = compile(&checked, &backends, &sources, &opts);
-        diags.extend(output.diags.0);
+        diags.extend(check_compile(&checked, &backends, &opts).0);
     }
     out.diagnostics(&mut diags, &sources);
     out.summary(&format!(

@@ -105,16 +105,35 @@ impl Printer {
     }
 
     pub fn diagnostics(&self, diags: &mut Diagnostics, sources: &Sources) {
+        use rayon::prelude::*;
+        use std::io::Write;
         diags.sort(sources);
-        for d in diags.iter() {
-            match self.format {
-                Format::Text => eprint!("{}", sources.render(d, self.color)),
-                Format::Json => println!(
-                    "{}",
-                    serde_json::to_string(&sources.to_json(d)).expect("serialisable")
-                ),
+        // A whole corpus can give thousands of warnings: render them in parallel, write them
+        // in order through one buffered, locked stream.
+        let rendered: Vec<String> = diags
+            .0
+            .par_iter()
+            .map(|d| match self.format {
+                Format::Text => sources.render(d, self.color),
+                Format::Json => {
+                    let mut line =
+                        serde_json::to_string(&sources.to_json(d)).expect("serialisable");
+                    line.push('\n');
+                    line
+                }
+            })
+            .collect();
+        let mut out: Box<dyn Write> = match self.format {
+            Format::Text => Box::new(std::io::BufWriter::new(std::io::stderr().lock())),
+            Format::Json => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        };
+        for r in rendered {
+            // A closed pipe (`detc check | head`) is not an error worth a panic.
+            if out.write_all(r.as_bytes()).is_err() {
+                return;
             }
         }
+        let _ = out.flush();
     }
 
     /// A one-line summary on stderr (never on stdout, which may carry JSON).

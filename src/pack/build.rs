@@ -192,19 +192,107 @@ pub fn select_backends(opts: &Options) -> Result<Vec<Box<dyn Backend>>, Vec<Diag
         .collect())
 }
 
-/// Compile every rule that passed its checks for every backend.
+/// Compile every rule that passed its checks for every backend and assemble the pack: the
+/// files of every target, `manifest.json`, coverage and the ATT&CK layer.
 pub fn compile(
     checked: &Checked,
     backends: &[Box<dyn Backend>],
     sources: &Sources,
     opts: &Options,
 ) -> Output {
+    let results = compile_rules(checked, backends, opts);
+    assemble(checked, backends, sources, opts, results)
+}
+
+/// What `detc check` needs: every rule compiled for every backend (artifacts and shared files
+/// rendered, so template errors show), the skip and error diagnostics, and no pack assembled.
+pub fn check_compile(
+    checked: &Checked,
+    backends: &[Box<dyn Backend>],
+    opts: &Options,
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let mut tree = Tree::new();
+    for (outcomes, shared) in compile_rules(checked, backends, opts) {
+        for (rule, outcome) in checked.rules.iter().zip(outcomes) {
+            if let Some(Outcome::Skipped(d)) = outcome {
+                diags.push(skip_diagnostic(d, rule, opts));
+            }
+        }
+        if let Err(d) = shared {
+            diags.push(d);
+        }
+    }
+    diags
+}
+
+/// A target's skip as reported: a warning, or an error under `--strict`, at the rule when the
+/// target gave no place.
+fn skip_diagnostic(mut d: Diagnostic, rule: &Rule, opts: &Options) -> Diagnostic {
+    d.severity = if opts.strict {
+        crate::diag::Severity::Error
+    } else {
+        crate::diag::Severity::Warning
+    };
+    if d.loc.is_none() {
+        d.loc = Some(rule.loc);
+    }
+    d
+}
+
+/// Compile the rules for each backend (rules and backends in parallel) and render each
+/// backend's shared files; results in backend order, outcomes in rule order (`None`: the rule
+/// failed its checks), so output is deterministic.
+fn compile_rules(
+    checked: &Checked,
+    backends: &[Box<dyn Backend>],
+    opts: &Options,
+) -> Vec<BackendResult> {
+    use rayon::prelude::*;
     let ctx = Ctx {
         rules: &checked.rules,
         exprs: &checked.exprs,
     };
+    let pb = bar(
+        opts.progress,
+        backends.len() * checked.rules.len(),
+        "compiling",
+    );
+    let results = backends
+        .par_iter()
+        .map(|b| {
+            let outcomes: Vec<Option<Outcome>> = (0..checked.rules.len())
+                .into_par_iter()
+                .map(|i| {
+                    pb.inc(1);
+                    (!checked.failed[i]).then(|| b.compile(i, &ctx))
+                })
+                .collect();
+            let pairs: Vec<(&Rule, &Compiled)> = outcomes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, o)| match o {
+                    Some(Outcome::Compiled(c)) => Some((&checked.rules[i], c)),
+                    _ => None,
+                })
+                .collect();
+            let shared = b.finish(&pairs);
+            (outcomes, shared)
+        })
+        .collect();
+    pb.finish_and_clear();
+    results
+}
+
+/// The pack from the compiled rules: files, manifest (with `failed` entries), coverage.
+fn assemble(
+    checked: &Checked,
+    backends: &[Box<dyn Backend>],
+    sources: &Sources,
+    opts: &Options,
+    results: Vec<BackendResult>,
+) -> Output {
+    let mut diags = Diagnostics::new();
+    let mut tree = Tree::new();
     let mut entries: Vec<Option<IndexMap<String, TargetEntry>>> = checked
         .rules
         .iter()
@@ -212,38 +300,6 @@ pub fn compile(
         .map(|(i, _)| (!checked.failed[i]).then(IndexMap::new))
         .collect();
     let (mut compiled_n, mut skipped_n) = (0, 0);
-    let pb = bar(
-        opts.progress,
-        backends.len() * checked.rules.len(),
-        "compiling",
-    );
-    // Backends are independent: each compiles its rules (in parallel) and renders its shared
-    // files; results are merged below in backend and rule order, so output is deterministic.
-    let results: Vec<BackendResult> = {
-        use rayon::prelude::*;
-        backends
-            .par_iter()
-            .map(|b| {
-                let outcomes: Vec<Option<Outcome>> = (0..checked.rules.len())
-                    .into_par_iter()
-                    .map(|i| {
-                        pb.inc(1);
-                        (!checked.failed[i]).then(|| b.compile(i, &ctx))
-                    })
-                    .collect();
-                let pairs: Vec<(&Rule, &Compiled)> = outcomes
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, o)| match o {
-                        Some(Outcome::Compiled(c)) => Some((&checked.rules[i], c)),
-                        _ => None,
-                    })
-                    .collect();
-                let shared = b.finish(&pairs);
-                (outcomes, shared)
-            })
-            .collect()
-    };
     for (b, (outcomes, shared)) in backends.iter().zip(results) {
         let mut done: Vec<(usize, Compiled)> = Vec::new();
         for (i, (rule, outcome)) in checked.rules.iter().zip(outcomes).enumerate() {
@@ -253,18 +309,10 @@ pub fn compile(
                     compiled_n += 1;
                     done.push((i, c));
                 }
-                Outcome::Skipped(mut d) => {
+                Outcome::Skipped(d) => {
                     skipped_n += 1;
                     let reason = d.message.clone();
-                    if opts.strict {
-                        d.severity = crate::diag::Severity::Error;
-                    } else {
-                        d.severity = crate::diag::Severity::Warning;
-                    }
-                    if d.loc.is_none() {
-                        d.loc = Some(rule.loc);
-                    }
-                    diags.push(d);
+                    diags.push(skip_diagnostic(d, rule, opts));
                     if let Some(e) = entries[i].as_mut() {
                         e.insert(
                             b.name().to_string(),
@@ -308,7 +356,6 @@ pub fn compile(
             }
         }
     }
-    pb.finish_and_clear();
     let mut manifest = Manifest {
         detc_version: env!("CARGO_PKG_VERSION").to_string(),
         rules: Vec::new(),

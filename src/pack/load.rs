@@ -87,26 +87,41 @@ pub fn read_source(
     sources: &mut Sources,
     diags: &mut Diagnostics,
 ) -> Option<(crate::diag::SourceId, bool)> {
+    let bytes = read_bytes(path);
+    add_source(path, bytes, sources, diags)
+}
+
+/// A file's bytes, or the diagnostic for a file that is too large or cannot be read. Needs no
+/// `Sources`, so many files can be read in parallel.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => {
-            diags.push(
-                Diagnostic::error(
-                    "file-too-large",
-                    format!(
-                        "file is {} bytes; rule files are at most {MAX_FILE_BYTES}",
-                        m.len()
-                    ),
-                )
-                .in_file(path),
-            );
-            return None;
+            return Err(Diagnostic::error(
+                "file-too-large",
+                format!(
+                    "file is {} bytes; rule files are at most {MAX_FILE_BYTES}",
+                    m.len()
+                ),
+            )
+            .in_file(path));
         }
         _ => {}
     }
-    let bytes = match std::fs::read(path) {
+    std::fs::read(path)
+        .map_err(|e| Diagnostic::error("io", format!("cannot read: {e}")).in_file(path))
+}
+
+/// Add what [`read_bytes`] gave to `sources` (see [`read_source`]).
+fn add_source(
+    path: &Path,
+    bytes: Result<Vec<u8>, Diagnostic>,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Option<(crate::diag::SourceId, bool)> {
+    let bytes = match bytes {
         Ok(b) => b,
-        Err(e) => {
-            diags.push(Diagnostic::error("io", format!("cannot read: {e}")).in_file(path));
+        Err(d) => {
+            diags.push(d);
             return None;
         }
     };
@@ -153,11 +168,13 @@ pub fn load_rules(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Rule>, Diagn
     let mut diags = Diagnostics::new();
     let files = collect_files(paths, &mut diags);
     let mut rules = Vec::new();
-    // Read sequentially (I/O and `sources` are shared), then parse in parallel; results are
+    use rayon::prelude::*;
+    // Read in parallel, add to `sources` in file order, then parse in parallel; results are
     // gathered in file order, so the output does not depend on thread scheduling.
+    let read: Vec<Result<Vec<u8>, Diagnostic>> = files.par_iter().map(|f| read_bytes(f)).collect();
     let mut loaded = Vec::new();
-    for f in files {
-        let Some((id, ok)) = read_source(&f, sources, &mut diags) else {
+    for (f, bytes) in files.into_iter().zip(read) {
+        let Some((id, ok)) = add_source(&f, bytes, sources, &mut diags) else {
             continue;
         };
         if ok {
@@ -165,7 +182,6 @@ pub fn load_rules(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Rule>, Diagn
         }
     }
     let parsed: Vec<(Vec<Rule>, Vec<Diagnostic>)> = {
-        use rayon::prelude::*;
         let sources: &Sources = sources;
         loaded
             .par_iter()
