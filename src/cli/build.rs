@@ -187,5 +187,9 @@ pub fn run_check(out: &Printer, a: CheckArgs) -> ExitCode {
         diags.error_count(),
         diags.warning_count()
     ));
-    exit_code(&diags)
+    let code = exit_code(&diags);
+    // The process ends here: freeing a whole corpus's rules, sources and diagnostics one
+    // allocation at a time took tens of milliseconds; the OS takes the memory back at once.
+    std::mem::forget((checked, sources, diags, backends));
+    code
 }
