@@ -269,3 +269,35 @@ fn fallback_queries_and_correlations_parse_and_analyze() {
         }
     }
 }
+
+/// A correlation has no log source entry of its own: its `.kql` header and manifest `data` say
+/// what its rules read (the distinct notes of their entries), and nothing when they read the
+/// target's own data.
+#[test]
+fn correlations_say_what_data_their_rules_read() {
+    let (rules, exprs) = pack(FALLBACK_PACK);
+    let idx = |name: &str| rules.iter().position(|r| r.name == name).unwrap();
+    let b = target("kql-defender");
+    for (corr, base) in [("many_users", "user_added"), ("many_hosts", "ip_host")] {
+        let base_note = match compile(&b, &rules, &exprs, idx(base)) {
+            Outcome::Compiled(c) => c.note.expect("the base rule reads a fallback"),
+            Outcome::Skipped(d) => panic!("{base}: {}", d.message),
+        };
+        match compile(&b, &rules, &exprs, idx(corr)) {
+            Outcome::Compiled(c) => {
+                assert_eq!(c.note.as_deref(), Some(base_note.as_str()), "{corr}");
+                let kql = &c.files[0].contents;
+                assert!(kql.contains(&format!("// data: {base_note}\n")), "{kql}");
+            }
+            Outcome::Skipped(d) => panic!("{corr}: {}", d.message),
+        }
+    }
+    // SecurityEvent is kql-sentinel's own table: no data line for the correlation over it.
+    match compile(&target("kql-sentinel"), &rules, &exprs, idx("many_users")) {
+        Outcome::Compiled(c) => {
+            assert_eq!(c.note, None);
+            assert!(!c.files[0].contents.contains("// data:"));
+        }
+        Outcome::Skipped(d) => panic!("many_users: {}", d.message),
+    }
+}

@@ -24,12 +24,15 @@ pub fn span_text(seconds: u64) -> String {
     format!("{seconds}s")
 }
 
+/// The correlation's query, and what data it reads when a referenced rule reads another source
+/// than the target's name says (the distinct `note`s of the referenced rules' log source
+/// entries, joined with `; `), as for a detection rule's fallback.
 pub fn render(
     b: &SpecBackend,
     rule: &Rule,
     c: &Correlation,
     cx: &Ctx,
-) -> Result<String, Diagnostic> {
+) -> Result<(String, Option<String>), Diagnostic> {
     let unsupported =
         |construct: String, span: Option<Span>| b.skip(rule, &Unsupported { construct, span });
     let spec = match &b.spec.correlation {
@@ -46,6 +49,7 @@ pub fn render(
     }
     let dialect = &b.spec.dialects[0];
     let mut rules = Vec::new();
+    let mut notes: Vec<&str> = Vec::new();
     for r in &c.rules {
         let idx = cx.find(&r.value).ok_or_else(|| {
             unsupported(
@@ -73,6 +77,11 @@ pub fn render(
             )
         })?;
         let ls = b.entry(ls);
+        if let Some(n) = ls.note.as_deref() {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
         let renderer = b.first_renderer(ls);
         // Each output field (group-by, value_count field) -> this rule's column.
         let mut outputs: Vec<String> = c.group_by.clone();
@@ -154,7 +163,12 @@ pub fn render(
     b.env()
         .get_template(&name)
         .and_then(|t| t.render(&ctx))
-        .map(|s| s.trim().to_string())
+        .map(|s| {
+            (
+                s.trim().to_string(),
+                (!notes.is_empty()).then(|| notes.join("; ")),
+            )
+        })
         .map_err(|e| {
             Diagnostic::error("template-error", format!("target `{}`: {e:#}", b.spec.name))
                 .at(rule.loc)

@@ -108,7 +108,7 @@ impl SpecBackend {
         let ls_values = spec
             .logsources
             .iter()
-            .map(|l| Self::ls_value(Some(l)))
+            .map(|l| Self::ls_value(Some(l), None))
             .collect();
         Ok(SpecBackend {
             spec,
@@ -117,7 +117,7 @@ impl SpecBackend {
             env,
             target_value,
             ls_values,
-            no_ls_value: Self::ls_value(None),
+            no_ls_value: Self::ls_value(None, None),
         })
     }
 
@@ -482,7 +482,15 @@ impl SpecBackend {
 
     /// Template context for one rule: a minijinja value built once and shared (it is
     /// reference-counted) by the rule's path and file templates and by `finish`.
-    pub fn rule_context(&self, rule: &Rule, query: &str, ls: Option<usize>) -> minijinja::Value {
+    /// `ls`: the log source entry the query reads; `note`, for a correlation (no entry of its
+    /// own), what data its rules read.
+    pub fn rule_context(
+        &self,
+        rule: &Rule,
+        query: &str,
+        ls: Option<usize>,
+        note: Option<&str>,
+    ) -> minijinja::Value {
         use minijinja::{context, Value};
         let tags: Vec<&str> = rule.meta.tags.iter().map(|t| t.value.as_str()).collect();
         // Tactic tags: `attack.<name>` that are not technique, group or software ids.
@@ -529,22 +537,24 @@ impl SpecBackend {
                 },
             },
             query => query,
-            logsource => match ls {
-                Some(i) => self.ls_values[i].clone(),
-                None => self.no_ls_value.clone(),
+            logsource => match (ls, note) {
+                (Some(i), _) => self.ls_values[i].clone(),
+                (None, Some(n)) => Self::ls_value(None, Some(n)),
+                (None, None) => self.no_ls_value.clone(),
             },
             target => self.target_value.clone(),
         }
     }
 
     /// The `logsource` template value of a log source entry (`None`: no entry, correlations).
-    fn ls_value(ls: Option<&LogSourceSpec>) -> minijinja::Value {
+    /// `note` stands in for the entry's own (correlations, which have none).
+    fn ls_value(ls: Option<&LogSourceSpec>, note: Option<&str>) -> minijinja::Value {
         minijinja::context! {
             table => ls.and_then(|l| l.table.as_deref()).unwrap_or_default(),
             constraint => ls.and_then(|l| l.constraint.as_deref()).unwrap_or_default(),
             vars => ls.map(|l| minijinja::Value::from_serialize(&l.vars))
                 .unwrap_or_else(|| minijinja::Value::from_serialize(json!({}))),
-            note => ls.and_then(|l| l.note.as_deref()).unwrap_or_default(),
+            note => note.or_else(|| ls.and_then(|l| l.note.as_deref())).unwrap_or_default(),
         }
     }
 
@@ -598,9 +608,14 @@ impl Backend for SpecBackend {
 
     fn compile(&self, index: usize, cx: &Ctx) -> Outcome {
         let rule = &cx.rules[index];
+        // The query, the log source entry it reads (detection rules) or the data note of the
+        // rules it combines (correlations).
         let rendered = match &rule.body {
             RuleBody::Detection(_) => match cx.exprs.get(index).and_then(Option::as_ref) {
-                Some(e) => self.render_query(rule, e).map(|(q, i)| (q, Some(i))),
+                Some(e) => self.render_query(rule, e).map(|(q, i)| {
+                    let note = self.entry(i).note.clone();
+                    (q, Some(i), note)
+                }),
                 None => Err(Diagnostic::warning(
                     "not-normalized",
                     format!(
@@ -610,13 +625,15 @@ impl Backend for SpecBackend {
                 )
                 .at(rule.loc)),
             },
-            RuleBody::Correlation(c) => correlation::render(self, rule, c, cx).map(|q| (q, None)),
+            RuleBody::Correlation(c) => {
+                correlation::render(self, rule, c, cx).map(|(q, note)| (q, None, note))
+            }
         };
-        let (query, ls) = match rendered {
+        let (query, ls, note) = match rendered {
             Ok(x) => x,
             Err(d) => return Outcome::Skipped(d),
         };
-        let ctx = self.rule_context(rule, &query, ls);
+        let ctx = self.rule_context(rule, &query, ls, note.as_deref());
         let mut files = Vec::new();
         for (out, tpl) in &self.spec.artifacts.files {
             let path = match self.render_template(&format!("path:{out}"), &ctx) {
@@ -633,7 +650,7 @@ impl Backend for SpecBackend {
             files,
             shared_files: self.spec.artifacts.shared.keys().cloned().collect(),
             logsource: ls,
-            note: ls.and_then(|i| self.entry(i).note.clone()),
+            note,
             context: Some(ctx),
         })
     }
@@ -647,7 +664,12 @@ impl Backend for SpecBackend {
             .iter()
             .map(|(r, c)| match &c.context {
                 Some(v) => v.clone(),
-                None => self.rule_context(r, c.query.as_deref().unwrap_or(""), c.logsource),
+                None => self.rule_context(
+                    r,
+                    c.query.as_deref().unwrap_or(""),
+                    c.logsource,
+                    c.note.as_deref(),
+                ),
             })
             .collect();
         let ctx = minijinja::context! { rules => rules, target => self.target_value.clone() };
