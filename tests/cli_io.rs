@@ -102,6 +102,12 @@ fn failed_build_leaves_existing_dist_untouched() {
     let dist = dir.path().join("dist");
     std::fs::create_dir_all(dist.join("sigma")).unwrap();
     std::fs::write(dist.join("sigma/old.yml"), "old").unwrap();
+    // An earlier build's output (detc replaces only folders it wrote).
+    std::fs::write(
+        dist.join("manifest.json"),
+        r#"{"detc_version": "0.1.0", "rules": []}"#,
+    )
+    .unwrap();
     std::fs::write(dir.path().join("empty.det"), "").unwrap();
     let o = detc(dir.path(), &["build", "empty.det"]);
     assert_eq!(o.status.code(), Some(1));

@@ -590,12 +590,29 @@ fn huge_file_parses() {
 fn snake_case_names_are_a_warning() {
     let (rules, diags) = dsl::parse(
         SourceId(0),
-        &rule_with("  a = F 1\n  condition a").replace("rule r", "rule Bad-Name"),
+        &rule_with("  a = F 1\n  condition a").replace("rule r", "rule BadName"),
     );
     assert_eq!(rules.len(), 1);
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].code, "rule-name");
     assert!(!diags[0].is_error());
+}
+
+#[test]
+fn names_that_are_not_plain_identifiers_are_errors() {
+    for bad in ["Bad-Name", "../x", "a.b", "x/y"] {
+        let text = rule_with("  a = F 1\n  condition a").replace("rule r", &format!("rule {bad}"));
+        let (_, diags) = dsl::parse(SourceId(0), &text);
+        let errs: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+        assert_eq!(errs.len(), 1, "{bad}: {diags:?}");
+        assert_eq!(errs[0].code, "invalid-rule-name");
+        // Pointed at the name (after `rule `), and no style warning on top.
+        assert_eq!(
+            errs[0].loc.unwrap().span.start as usize,
+            text.find(bad).unwrap()
+        );
+        assert!(diags.iter().all(|d| d.code != "rule-name"), "{bad}");
+    }
 }
 
 // ---- never panic ----

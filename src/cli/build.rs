@@ -8,7 +8,7 @@ use clap::Args;
 use super::{default_inputs, exit_code, Printer};
 use crate::diag::{Diagnostic, Diagnostics, Sources};
 use crate::pack::build::{check_compile, compile, load_and_check, select_backends, Options};
-use crate::pack::write::{compare, read_tree, write_atomic};
+use crate::pack::write::{check_replaceable, compare, read_tree, write_atomic, Owner, WriteError};
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
@@ -89,6 +89,13 @@ pub fn run_build(out: &Printer, a: BuildArgs) -> ExitCode {
     let Some(backends) = backends_or_report(&opts, out) else {
         return ExitCode::from(2);
     };
+    // Refuse a folder detc may not replace before doing any work (and again when writing).
+    if !a.check {
+        if let Err(e) = check_replaceable(&a.out, Owner::Build) {
+            out.diagnostics(&mut Diagnostics(vec![write_error(&e, &a.out)]), &sources);
+            return ExitCode::from(2);
+        }
+    }
     let checked = load_and_check(&opts, &mut sources);
     let mut diags = checked.diags.clone();
     let rule_errors = diags.has_errors();
@@ -159,14 +166,27 @@ pub fn run_build(out: &Printer, a: BuildArgs) -> ExitCode {
         ));
         return ExitCode::from(1);
     }
-    if let Err(e) = write_atomic(&a.out, &output.tree) {
-        diags.push(Diagnostic::error("io", format!("cannot write output: {e}")).in_file(&a.out));
+    if let Err(e) = write_atomic(&a.out, &output.tree, Owner::Build) {
+        diags.push(write_error(&e, &a.out));
         out.diagnostics(&mut diags, &sources);
         return ExitCode::from(2);
     }
     out.diagnostics(&mut diags, &sources);
     out.summary(&format!("{summary}; wrote {}", a.out.display()));
     exit_code(&diags)
+}
+
+/// The diagnostic for an output folder that could not be written.
+pub(super) fn write_error(e: &WriteError, out: &std::path::Path) -> Diagnostic {
+    let d = match e {
+        WriteError::Io(e) => Diagnostic::error("io", format!("cannot write output: {e}")),
+        e => Diagnostic::error(e.code(), e.to_string()),
+    };
+    let d = d.in_file(out);
+    match e.expected() {
+        Some(x) => d.expected(x),
+        None => d,
+    }
 }
 
 pub fn run_check(out: &Printer, a: CheckArgs) -> ExitCode {

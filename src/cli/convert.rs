@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 use super::{exit_code, Printer};
 use crate::diag::{Diagnostic, Diagnostics, Sources};
 use crate::ir::Rule;
-use crate::pack::load::{collect_files, load_rules};
-use crate::pack::write::{write_into, Tree};
+use crate::pack::load::collect_files;
+use crate::pack::write::{check_replaceable, write_atomic, Owner, Tree};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum To {
@@ -29,8 +29,10 @@ pub struct ConvertArgs {
     /// Rule files or folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Output folder; the input tree is mirrored under it, one file per rule. Without it, a
-    /// single input file is printed to stdout.
+    /// Output folder; the input tree is mirrored under it, one file per rule, with a
+    /// `manifest.json` of what was written. It must not exist, be empty, or be an earlier
+    /// `convert --out` whose files are unchanged (an edited one is never replaced). Without it,
+    /// a single input file is printed to stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -62,7 +64,16 @@ fn relative_dir(source: &Path, inputs: &[PathBuf]) -> PathBuf {
 
 pub fn run(out: &Printer, a: ConvertArgs) -> ExitCode {
     let mut sources = Sources::new();
-    let (rules, mut diags) = load_rules(&a.paths, &mut sources);
+    // Rules with errors are reported and not converted (like every command, convert never
+    // acts on the part of a broken rule it could read).
+    let checked = crate::pack::build::load_and_check(
+        &crate::pack::build::Options {
+            inputs: a.paths.clone(),
+            ..Default::default()
+        },
+        &mut sources,
+    );
+    let (rules, mut diags) = checked.into_good_rules();
     match &a.out {
         None => {
             let mut probe = Diagnostics::new();
@@ -85,6 +96,21 @@ pub fn run(out: &Printer, a: ConvertArgs) -> ExitCode {
             exit_code(&diags)
         }
         Some(dir) => {
+            // Like `build`: a folder is written whole or not at all.
+            if diags.has_errors() {
+                out.diagnostics(&mut diags, &sources);
+                out.summary(&format!(
+                    "convert failed: {} error(s), nothing written to {}",
+                    diags.error_count(),
+                    dir.display()
+                ));
+                return exit_code(&diags);
+            }
+            if let Err(e) = check_replaceable(dir, Owner::Convert) {
+                diags.push(super::build::write_error(&e, dir));
+                out.diagnostics(&mut diags, &sources);
+                return ExitCode::from(2);
+            }
             let mut tree = Tree::new();
             for r in &rules {
                 let rel = relative_dir(sources.path(r.source()), &a.paths);
@@ -94,23 +120,48 @@ pub fn run(out: &Printer, a: ConvertArgs) -> ExitCode {
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
                     .collect::<Vec<_>>()
                     .join("/");
-                if tree.insert(key.clone(), render(r, a.to)).is_some() {
+                if key == "manifest.json" || tree.insert(key.clone(), render(r, a.to)).is_some() {
                     diags.push(
                         Diagnostic::error("duplicate-name", format!("two rules convert to {key}"))
                             .at(r.loc),
                     );
                 }
             }
-            if let Err(e) = write_into(dir, &tree) {
-                diags.push(Diagnostic::error("io", format!("cannot write: {e}")).in_file(dir));
+            let converted = tree.len();
+            tree.insert("manifest.json".into(), convert_manifest(&tree, a.to));
+            if let Err(e) = write_atomic(dir, &tree, Owner::Convert) {
+                diags.push(super::build::write_error(&e, dir));
+                out.diagnostics(&mut diags, &sources);
+                return ExitCode::from(2);
             }
             out.diagnostics(&mut diags, &sources);
             out.summary(&format!(
-                "converted {} rule(s) into {}",
-                tree.len(),
+                "converted {converted} rule(s) into {}",
                 dir.display()
             ));
             exit_code(&diags)
         }
     }
+}
+
+/// `manifest.json` of a `convert --out` folder: which files detc wrote, with their sha256, so a
+/// later convert replaces the folder only while none of them was edited.
+fn convert_manifest(tree: &Tree, to: To) -> String {
+    let files: serde_json::Map<String, serde_json::Value> = tree
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                crate::pack::manifest::sha256_hex(v.as_bytes()).into(),
+            )
+        })
+        .collect();
+    let m = serde_json::json!({
+        "detc_version": env!("CARGO_PKG_VERSION"),
+        "to": match to { To::Dsl => "dsl", To::Sigma => "sigma" },
+        "converted": files,
+    });
+    let mut s = serde_json::to_string_pretty(&m).expect("serialisable");
+    s.push('\n');
+    s
 }

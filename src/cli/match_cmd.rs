@@ -51,8 +51,18 @@ pub fn run(args: MatchArgs) -> ExitCode {
         }
         None => None,
     };
-    let (rules, ds) = crate::pack::load::load_rules(&args.rules, &mut sources);
-    diags.extend(ds);
+    // The same loading and checking as `detc check`: a rule with an error is reported and
+    // skipped, never run on whatever part of it could be read.
+    let checked = crate::pack::build::load_and_check(
+        &crate::pack::build::Options {
+            inputs: args.rules.clone(),
+            ..Default::default()
+        },
+        &mut sources,
+    );
+    let skipped = checked.failed_count();
+    let (rules, ds) = checked.into_good_rules();
+    diags.extend(ds.0);
     let opts = EngineOptions {
         declared,
         placeholders: None,
@@ -81,8 +91,13 @@ pub fn run(args: MatchArgs) -> ExitCode {
         eprint!("{}", sources.render(d, false));
     }
     eprintln!(
-        "detc match: {} rule(s), {} file(s), {} event(s): {} match(es) of {} rule(s), {} correlation match(es); {} unreadable record(s)",
+        "detc match: {} rule(s){}, {} file(s), {} event(s): {} match(es) of {} rule(s), {} correlation match(es); {} unreadable record(s)",
         rules.len(),
+        if skipped > 0 {
+            format!(" ({skipped} skipped with errors)")
+        } else {
+            String::new()
+        },
         summary.files,
         summary.events,
         summary.matches,

@@ -30,7 +30,18 @@ pub fn run(out: &Printer, a: TestArgs) -> ExitCode {
     let checked = load_and_check(&opts, &mut sources);
     let mut diags = checked.diags.clone();
     let (mut examples, mut failures, mut untested) = (0usize, 0usize, 0usize);
-    for (rule, expr) in checked.rules.iter().zip(&checked.exprs) {
+    let skipped = checked.failed_count();
+    for ((rule, expr), failed) in checked
+        .rules
+        .iter()
+        .zip(&checked.exprs)
+        .zip(&checked.failed)
+    {
+        // A rule with an error is reported above and never run: its examples would test
+        // whatever part of it happened to be read.
+        if *failed {
+            continue;
+        }
         let Some(expr) = expr else { continue };
         if rule.tests.is_empty() {
             untested += 1;
@@ -42,9 +53,14 @@ pub fn run(out: &Printer, a: TestArgs) -> ExitCode {
     }
     out.diagnostics(&mut diags, &sources);
     out.summary(&format!(
-        "detc test: {} rule(s), {examples} example(s): {} ok, {failures} failing; {untested} rule(s) without examples",
-        checked.rules.len(),
+        "detc test: {} rule(s), {examples} example(s): {} ok, {failures} failing; {untested} rule(s) without examples{}",
+        checked.rules.len() - skipped,
         examples - failures.min(examples),
+        if skipped > 0 {
+            format!("; {skipped} rule(s) with errors not run")
+        } else {
+            String::new()
+        }
     ));
     exit_code(&diags)
 }

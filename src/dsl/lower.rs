@@ -223,11 +223,13 @@ impl Lower {
     fn rule(&mut self, ast: &RuleAst) -> Option<Rule> {
         let errors_before = self.errors;
         let complete = ast.syntax_errors == 0;
-        if !ast
-            .name
-            .text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        // An invalid name is already an error (the parser's); the style warning is for valid ones.
+        if crate::ir::name::check_rule_name(&ast.name.text).is_ok()
+            && !ast
+                .name
+                .text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
             let d = Diagnostic::warning(
                 "rule-name",

@@ -535,6 +535,22 @@ impl<'t> Parser<'t> {
             self.skip_to_rule_start_or_block();
             return None;
         };
+        // The name becomes the output files' name: anything but a plain identifier could write
+        // outside the output folder (`../x`) or past the file system's name limit. The rule is
+        // still parsed so its other problems show, but it fails.
+        if let Err(problem) = crate::ir::name::check_rule_name(&name.text) {
+            self.errors += 1;
+            let label = match problem {
+                crate::ir::name::NameProblem::TooLong { .. } => "too long for a file name",
+                _ => "not a plain identifier",
+            };
+            self.diags.push(
+                Diagnostic::error("invalid-rule-name", problem.message(&name.text))
+                    .at(self.loc(name.span))
+                    .label(label)
+                    .expected(crate::ir::name::EXPECTED),
+            );
+        }
         let open = self.here();
         if !matches!(self.peek_kind(), Some(Tok::LBrace)) {
             let _ = self.error_here("expected `{` after the rule name", "`{`");

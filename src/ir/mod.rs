@@ -8,6 +8,7 @@
 pub mod check;
 pub mod json;
 pub mod modifier;
+pub mod name;
 pub mod norm;
 pub mod string;
 

@@ -108,11 +108,36 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
         mark_failed(&rules, &d, &mut failed);
         diags.push(d);
     }
+    // A rule with an error is never evaluated nor compiled, whatever part of it was read.
+    for (expr, failed) in exprs.iter_mut().zip(&failed) {
+        if *failed {
+            *expr = None;
+        }
+    }
     Checked {
         rules,
         exprs,
         failed,
         diags,
+    }
+}
+
+impl Checked {
+    /// How many rules failed their checks (they are reported and never evaluated or compiled).
+    pub fn failed_count(&self) -> usize {
+        self.failed.iter().filter(|f| **f).count()
+    }
+
+    /// The rules that passed every check, in order (for commands that evaluate or convert).
+    pub fn into_good_rules(self) -> (Vec<Rule>, Diagnostics) {
+        let rules = self
+            .rules
+            .into_iter()
+            .zip(self.failed)
+            .filter(|(_, failed)| !failed)
+            .map(|(r, _)| r)
+            .collect();
+        (rules, self.diags)
     }
 }
 
@@ -132,9 +157,9 @@ fn mark_failed(rules: &[Rule], d: &Diagnostic, failed: &mut [bool]) {
 
 /// Whether any diagnostic is a usage or I/O problem (exit code 2 rather than 1).
 pub fn has_io_errors(diags: &Diagnostics) -> bool {
-    diags
-        .iter()
-        .any(|d| d.is_error() && matches!(d.code, "io" | "usage" | "file-too-large"))
+    diags.iter().any(|d| {
+        d.is_error() && matches!(d.code, "io" | "usage" | "file-too-large" | "output-folder")
+    })
 }
 
 /// One backend's work: an outcome per rule (`None` for failed rules) and its shared files.

@@ -11,6 +11,7 @@ use super::filters::Filter;
 use super::yaml::{self, Kind, Node, Scalar};
 use super::{cond, writer, Parsed};
 use crate::diag::{Diagnostic, Loc, SourceId, Span};
+use crate::ir::name::{check_rule_name, safe_name};
 use crate::ir::{
     CmpOp, Cond, Correlation, CorrelationCondition, CorrelationKind, Detection, Example, Expect,
     LogSource, Matcher, Meta, Modifier, Related, Rule, RuleBody, Selection, Spanned, Timespan,
@@ -33,7 +34,23 @@ pub fn read_file(source: SourceId, text: &str, stem: Option<&str>) -> (Parsed, V
             Some(Doc::Rule(mut rule)) if cx.errors() == before => {
                 let n = out.rules.len() + 1;
                 rule.name = match stem {
-                    Some(s) => numbered(&stem_name(s), n),
+                    Some(s) => {
+                        let name = numbered(&safe_name(s), n);
+                        if let Err(problem) = check_rule_name(s) {
+                            cx.diags.push(
+                                Diagnostic::warning(
+                                    "unsafe-rule-name",
+                                    format!(
+                                        "the file name is not a safe rule name ({}); the rule is named `{name}`",
+                                        problem.message(s)
+                                    ),
+                                )
+                                .at(cx.loc(doc.span))
+                                .expected(crate::ir::name::EXPECTED),
+                            );
+                        }
+                        name
+                    }
                     None => {
                         let base = slug(&rule.meta.title);
                         let taken = out.rules.iter().filter(|r| r.name == base).count();
@@ -64,27 +81,6 @@ fn numbered(base: &str, n: usize) -> String {
     }
 }
 
-/// The file stem as a machine name: lowercased, every character outside `[a-z0-9_]` becomes
-/// `_` (no collapsing, so distinct safe stems stay distinct).
-fn stem_name(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| {
-            let c = c.to_ascii_lowercase();
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() {
-        "rule".to_string()
-    } else {
-        out
-    }
-}
-
 /// A file-name-safe machine name from free text (a title): lowercase ASCII letters, digits and `_`.
 pub fn slug(s: &str) -> String {
     let mut out = String::new();
@@ -101,7 +97,8 @@ pub fn slug(s: &str) -> String {
     if out.is_empty() {
         out.push_str("rule");
     }
-    out
+    // A slug names output files too: the same rules as a file stem (no leading digit, bounded).
+    safe_name(&out)
 }
 
 enum Doc {
