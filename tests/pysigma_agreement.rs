@@ -4,6 +4,9 @@
 //! reason, in tests/pysigma/known.txt. Needs a Python with pySigma: set DETC_PYTHON to it; when
 //! unset the test prints a note and passes (CI sets it).
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -59,7 +62,11 @@ fn python() -> Option<String> {
     match std::env::var("DETC_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
-            eprintln!("note: DETC_PYTHON is not set; skipping the pySigma agreement check");
+            skip::skipped(
+                "the pySigma agreement suite",
+                "DETC_PYTHON is not set",
+                "set DETC_PYTHON to a Python with pySigma and its Splunk and Kusto backends",
+            );
             None
         }
     }

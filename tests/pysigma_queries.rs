@@ -7,6 +7,9 @@
 //! DETC_PYTHON to it; when unset the tests print a note and pass (CI sets it).
 //! Method and figures: docs/PYSIGMA_AGREEMENT.md.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -27,7 +30,11 @@ fn python() -> Option<String> {
     match std::env::var("DETC_PYTHON") {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
-            eprintln!("note: DETC_PYTHON is not set; skipping the pySigma query comparison");
+            skip::skipped(
+                "the pySigma query comparison suite",
+                "DETC_PYTHON is not set",
+                "set DETC_PYTHON to a Python with pySigma and its Splunk and Kusto backends",
+            );
             None
         }
     }

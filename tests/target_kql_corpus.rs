@@ -40,7 +40,10 @@ fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
         return;
     }
     let mut paths = Vec::new();
-    yml_files(Path::new("/work/shared/sigmahq/rules"), &mut paths);
+    yml_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules"),
+        &mut paths,
+    );
     if paths.is_empty() {
         eprintln!("SigmaHQ corpus not found; skipping");
         return;

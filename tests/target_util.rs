@@ -1,6 +1,9 @@
 //! Shared helpers for the target tests (included with `#[path]`; not a test of its own).
 #![allow(dead_code)]
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use detc::diag::SourceId;
 use detc::ir::norm::{normalize, Expr, NormOptions};
 use detc::ir::Rule;
@@ -59,7 +62,11 @@ pub fn kql_ready() -> bool {
         "DETC_KQL_CHECK=1 but tests/kql/node_modules is missing: run `npm ci --prefix tests/kql`"
     );
     if !dir.is_dir() {
-        eprintln!("skipping the Kusto parser check: tests/kql/node_modules is not installed");
+        skip::skipped(
+            "the Kusto parser suite (Microsoft's Kusto.Language reads back every KQL query)",
+            "tests/kql/node_modules is not installed",
+            "`npm ci --prefix tests/kql` (needs Node.js), then set DETC_KQL_CHECK=1 to make a missing install fail",
+        );
     }
     dir.is_dir()
 }
