@@ -138,6 +138,8 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// A file path for diagnostics that have no span (I/O errors).
     pub path: Option<PathBuf>,
+    /// A "did you mean" fix: the text that replaces the primary span (SARIF `fixes`, editors).
+    pub fix: Option<String>,
 }
 
 impl Diagnostic {
@@ -152,6 +154,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             notes: Vec::new(),
             path: None,
+            fix: None,
         }
     }
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
@@ -174,6 +177,13 @@ impl Diagnostic {
     }
     pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
+        self
+    }
+    /// Suggest replacing the primary span with `replacement` ("did you mean `X`?").
+    pub fn suggest(mut self, replacement: impl Into<String>) -> Diagnostic {
+        let r = replacement.into();
+        self.notes.push(format!("did you mean `{r}`?"));
+        self.fix = Some(r);
         self
     }
     pub fn secondary(mut self, loc: Loc, message: impl Into<String>) -> Diagnostic {
@@ -251,6 +261,9 @@ pub struct JsonDiagnostic<'a> {
     pub end_column: Option<usize>,
     pub expected: Option<&'a str>,
     pub notes: &'a [String],
+    /// The text that replaces `line:column`..`end_line:end_column` to fix the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<&'a str>,
 }
 
 impl Sources {
@@ -274,6 +287,7 @@ impl Sources {
             end_column: end.map(|s| s.1),
             expected: d.expected.as_deref(),
             notes: &d.notes,
+            fix: d.fix.as_deref(),
         }
     }
 

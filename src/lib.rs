@@ -14,5 +14,6 @@ pub mod dsl;
 pub mod eval;
 pub mod ir;
 pub mod pack;
+pub mod report;
 pub mod sigma;
 pub mod target;

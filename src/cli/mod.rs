@@ -44,6 +44,10 @@ pub enum Format {
     Text,
     /// One JSON object per diagnostic on stdout (for CI annotations).
     Json,
+    /// One SARIF 2.1.0 log on stdout (GitHub code scanning, GitLab, IDEs).
+    Sarif,
+    /// GitHub Actions workflow commands on stdout (`::error file=...,line=...::message`).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,6 +112,15 @@ impl Printer {
         use rayon::prelude::*;
         use std::io::Write;
         diags.sort(sources);
+        if self.format == Format::Sarif {
+            let doc = crate::report::sarif::sarif(&diags.0, sources);
+            let mut text = serde_json::to_string_pretty(&doc).expect("serialisable");
+            text.push('\n');
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+            return;
+        }
         // A whole corpus can give thousands of warnings: render them in parallel, write them
         // in order through one buffered, locked stream.
         let rendered: Vec<String> = diags
@@ -121,11 +134,15 @@ impl Printer {
                     line.push('\n');
                     line
                 }
+                Format::Github => crate::report::github::command(d, sources),
+                Format::Sarif => unreachable!("written whole above"),
             })
             .collect();
         let mut out: Box<dyn Write> = match self.format {
             Format::Text => Box::new(std::io::BufWriter::new(std::io::stderr().lock())),
-            Format::Json => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            Format::Json | Format::Github | Format::Sarif => {
+                Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+            }
         };
         for r in rendered {
             // A closed pipe (`detc check | head`) is not an error worth a panic.

@@ -289,7 +289,7 @@ impl Lower {
                                 "a condition continues on a line indented deeper than `condition`",
                             );
                         } else if let Some(c) = closest(&key.text, candidates) {
-                            d = d.note(format!("did you mean `{c}`?"));
+                            d = d.suggest(c);
                         } else if ast.kind == RuleKind::Rule {
                             d = d.note("a selection is written `NAME = FIELD MODIFIER* VALUES`");
                         }

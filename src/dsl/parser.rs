@@ -991,7 +991,7 @@ impl<'t> Parser<'t> {
         if modifier(&w.text.to_ascii_lowercase()).is_some() {
             d = d.note("modifiers are written in lower case");
         } else if let Some(c) = closest(&w.text, MODIFIERS.iter().map(|(n, _)| *n)) {
-            d = d.note(format!("did you mean `{c}`?"));
+            d = d.suggest(c);
         } else {
             d = d.note("text values are quoted: \"...\" (a pattern) or '...' (exact text)");
         }
