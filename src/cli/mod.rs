@@ -4,6 +4,7 @@
 mod build;
 mod convert;
 mod debug;
+mod diff;
 mod fmt;
 pub mod match_cmd;
 mod test;
@@ -71,6 +72,8 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// Run rules over JSON / EVTX events and print the matches.
     Match(match_cmd::MatchArgs),
+    /// Show what a change does to the deployed queries: two packs, or `--git REV1..REV2`.
+    Diff(diff::DiffArgs),
     #[command(hide = true)]
     Debug(debug::DebugArgs),
 }
@@ -86,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(&out(a.diag), a),
         Command::Convert(a) => convert::run(&out(a.diag), a),
         Command::Match(a) => match_cmd::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Debug(a) => debug::run(a),
     }
 }

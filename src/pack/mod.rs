@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod coverage;
+pub mod diff;
 pub mod load;
 pub mod manifest;
 pub mod write;
