@@ -51,8 +51,20 @@ pub fn run(args: MatchArgs) -> ExitCode {
         }
         None => None,
     };
-    let (rules, ds) = crate::pack::load::load_rules(&args.rules, &mut sources);
-    diags.extend(ds);
+    // The same loading and checking as `detc check` (an invalid UUID, level or regex is
+    // reported the same way); a rule with an error is reported and not evaluated.
+    let load_opts = crate::pack::build::Options {
+        inputs: args.rules.clone(),
+        ..Default::default()
+    };
+    let checked = crate::pack::build::load_and_check(&load_opts, &mut sources);
+    diags.extend(checked.diags.0);
+    let rules: Vec<crate::ir::Rule> = checked
+        .rules
+        .into_iter()
+        .zip(checked.failed)
+        .filter_map(|(r, failed)| (!failed).then_some(r))
+        .collect();
     let opts = EngineOptions {
         declared,
         placeholders: None,
@@ -90,7 +102,13 @@ pub fn run(args: MatchArgs) -> ExitCode {
         summary.correlation_matches,
         summary.bad_records,
     );
-    if summary.files == 0 || diags.0.iter().any(|d| d.code == "event-read-error") {
+    // 2 for what stopped input being read at all (no event file, an unreadable file, a rule
+    // file that is missing or too large), as in the other commands; 1 for rule errors and bad
+    // records.
+    if summary.files == 0
+        || crate::pack::build::has_io_errors(&diags)
+        || diags.0.iter().any(|d| d.code == "event-read-error")
+    {
         ExitCode::from(2)
     } else if diags.has_errors() {
         ExitCode::from(1)

@@ -172,11 +172,24 @@ impl Cx<'_> {
         }
     }
 
+    /// A string-valued key (every metadata field of the Sigma schemas is a string). A boolean
+    /// or number written where text is expected (`title: true`, `tags: [1, 2]`) is an error
+    /// rather than text: it is more likely a slip than a title, and quoting says what is meant.
     fn string(&mut self, node: &Node) -> Option<String> {
-        match &node.kind {
-            Kind::Scalar { .. } if node.is_null() => None,
-            Kind::Scalar { text, .. } => Some(text.clone()),
-            _ => {
+        match node.scalar() {
+            Some(Scalar::Null) => None,
+            Some(Scalar::Str(s)) => Some(s.to_string()),
+            Some(_) => {
+                self.shape(node, "a string");
+                if let Some(d) = self.diags.last_mut() {
+                    d.notes.push(format!(
+                        "write '{}' in quotes if it is meant as text",
+                        node.text().unwrap_or_default()
+                    ));
+                }
+                None
+            }
+            None => {
                 self.shape(node, "a string");
                 None
             }
@@ -298,6 +311,9 @@ impl Cx<'_> {
         };
         let mut out = Vec::new();
         for item in items {
+            if let Some(entries) = item.as_map() {
+                self.duplicate_keys(entries);
+            }
             match (item.as_map(), item.get("id"), item.get("type")) {
                 (Some(_), Some(id), Some(ty)) => {
                     if let (Some(id), Some(kind)) = (self.string(id), self.string(ty)) {
@@ -316,6 +332,7 @@ impl Cx<'_> {
             self.shape(v, "a mapping (category, product, service, definition)");
             return ls;
         };
+        self.duplicate_keys(entries);
         for (k, val) in entries {
             let slot = match k.text().unwrap_or_default() {
                 "category" => &mut ls.category,
@@ -333,14 +350,7 @@ impl Cx<'_> {
                     continue;
                 }
             };
-            *slot = match &val.kind {
-                Kind::Scalar { .. } if val.is_null() => None,
-                Kind::Scalar { text, .. } => Some(text.clone()),
-                _ => {
-                    self.shape(val, "a string");
-                    None
-                }
-            };
+            *slot = self.string(val);
         }
         ls
     }
