@@ -293,6 +293,44 @@ fn duplicate_keys_in_logsource_and_related_are_errors() {
         assert!(r.err.contains("error[duplicate-key]"), "{file}: {}", r.err);
         assert!(r.err.contains(at), "{file}: want {at} in {}", r.err);
     }
+    // Anywhere else in a document too: a custom key's mapping, a correlation condition.
+    std::fs::write(
+        dir.path().join("c.yml"),
+        r#"title: t
+id: 5d1c8a8e-6f7b-4a3e-9c1d-1234567890ab
+logsource:
+    product: windows
+detection:
+    sel:
+        Image: x
+    condition: sel
+custom:
+    a: 1
+    a: 2
+---
+title: c
+id: 5d1c8a8e-6f7b-4a3e-9c1d-1234567890ac
+correlation:
+    type: event_count
+    rules: [c]
+    timespan: 5m
+    group-by: [User]
+    condition:
+        gte: 2
+        gte: 5
+"#,
+    )
+    .unwrap();
+    let r = run(dir.path(), &["check", "c.yml", "-t", "sigma"]);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(r.err.contains("c.yml:11:5"), "{}", r.err);
+    assert!(r.err.contains("c.yml:22:9"), "{}", r.err);
+    assert_eq!(
+        r.err.matches("error[duplicate-key]").count(),
+        2,
+        "{}",
+        r.err
+    );
 }
 
 #[test]

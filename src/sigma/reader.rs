@@ -148,13 +148,34 @@ impl Cx<'_> {
                 return None;
             }
         };
-        self.duplicate_keys(entries);
+        self.duplicate_keys_deep(root);
         if root.get("correlation").is_some() {
             self.rule(root, entries, span, Kind2::Correlation)
         } else if root.get("filter").is_some() && root.get("detection").is_none() {
             self.filter(root, entries, span)
         } else {
             self.rule(root, entries, span, Kind2::Detection)
+        }
+    }
+
+    /// Every mapping of a document, once: a repeated key is an error wherever it is (in a
+    /// selection, `logsource`, a `related` item, a custom key's value, a test event...), since
+    /// YAML readers silently keep one of the values (the last or the first, depending on how
+    /// the value is looked up).
+    fn duplicate_keys_deep(&mut self, node: &Node) {
+        match &node.kind {
+            Kind::Map(entries) => {
+                self.duplicate_keys(entries);
+                for (_, v) in entries {
+                    self.duplicate_keys_deep(v);
+                }
+            }
+            Kind::Seq(items) => {
+                for i in items {
+                    self.duplicate_keys_deep(i);
+                }
+            }
+            Kind::Scalar { .. } => {}
         }
     }
 
@@ -311,9 +332,6 @@ impl Cx<'_> {
         };
         let mut out = Vec::new();
         for item in items {
-            if let Some(entries) = item.as_map() {
-                self.duplicate_keys(entries);
-            }
             match (item.as_map(), item.get("id"), item.get("type")) {
                 (Some(_), Some(id), Some(ty)) => {
                     if let (Some(id), Some(kind)) = (self.string(id), self.string(ty)) {
@@ -332,7 +350,6 @@ impl Cx<'_> {
             self.shape(v, "a mapping (category, product, service, definition)");
             return ls;
         };
-        self.duplicate_keys(entries);
         for (k, val) in entries {
             let slot = match k.text().unwrap_or_default() {
                 "category" => &mut ls.category,
@@ -413,7 +430,6 @@ impl Cx<'_> {
             self.shape(node, "a mapping of selections and a `condition`");
             return None;
         };
-        self.duplicate_keys(entries);
         let mut selections = Vec::new();
         let mut condition = None;
         for (k, v) in entries {
@@ -548,7 +564,6 @@ impl Cx<'_> {
     }
 
     fn group(&mut self, entries: &[(Node, Node)]) -> Vec<Matcher> {
-        self.duplicate_keys(entries);
         entries
             .iter()
             .filter_map(|(k, v)| self.matcher(k, v))
@@ -613,7 +628,6 @@ impl Cx<'_> {
             self.shape(c, "a mapping (type, rules, group-by, timespan, condition)");
             return None;
         };
-        self.duplicate_keys(entries);
         let mut kind = None;
         let mut rules = Vec::new();
         let mut group_by = Vec::new();
