@@ -186,6 +186,24 @@ fn chunks_missing_from_the_end_are_an_error() {
     assert_eq!(r.code, 1);
 }
 
+#[test]
+fn a_corrupt_chunk_says_where_it_is_and_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = one_good_chunk();
+    b[4096..4104].copy_from_slice(b"XXXXXXXX");
+    let p = dir.path().join("magic.evtx");
+    std::fs::write(&p, &b).unwrap();
+    let r = match_events(ANY_EVENT, &[&p]);
+    assert!(
+        r.err.contains("chunk number 0")
+            && r.err.contains("Invalid EVTX chunk header magic")
+            && r.err.contains("chunk 0 starts at file offset 4096"),
+        "{}",
+        r.err
+    );
+    assert_eq!(r.code, 1);
+}
+
 // ---- JSON events ----
 
 #[test]

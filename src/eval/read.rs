@@ -529,7 +529,7 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
                 Err(e) => diags.push(bad_record(
                     path,
                     index,
-                    &format!("corrupt EVTX record: {e}"),
+                    &format!("corrupt EVTX record: {}", evtx_error(&e)),
                 )),
             }
         }
@@ -554,6 +554,33 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
         diags.push(d);
     }
     diags
+}
+
+/// An `evtx` error with its causes, and where a chunk it names is in the file (record errors
+/// say their offsets themselves).
+fn evtx_error(e: &evtx::err::EvtxError) -> String {
+    let mut msg = error_chain(e);
+    if let evtx::err::EvtxError::FailedToParseChunk { chunk_id, .. } = e {
+        let at = super::evtx_layout::HEADER + chunk_id * super::evtx_layout::CHUNK;
+        msg.push_str(&format!(" (chunk {chunk_id} starts at file offset {at})"));
+    }
+    msg
+}
+
+/// An error and its causes, outermost first ("Failed to parse chunk number 0: invalid magic"):
+/// the `evtx` crate's top-level messages name the chunk, their sources what is wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cur = s.source();
+    }
+    out
 }
 
 #[cfg(test)]
