@@ -431,7 +431,13 @@ fn a_byte_order_mark_before_rules_is_accepted() {
 #[test]
 fn match_reports_an_invalid_uuid_and_skips_the_rule() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = ANY_IMAGE.replace("0b7a3f7e-2d0c-4c55-9a7e-3f1d2c4b5a62", "not-a-uuid");
+    // With an example that fails if the rule is evaluated.
+    let bad = ANY_IMAGE
+        .replace("0b7a3f7e-2d0c-4c55-9a7e-3f1d2c4b5a62", "not-a-uuid")
+        .replace(
+            "condition sel\n",
+            "condition sel\n  test miss { Image: \"x\" }\n",
+        );
     std::fs::write(dir.path().join("bad.det"), &bad).unwrap();
     std::fs::write(
         dir.path().join("good.det"),
@@ -468,6 +474,7 @@ fn match_reports_an_invalid_uuid_and_skips_the_rule() {
     // `detc test` reports it too and does not run its examples.
     let t = run(dir.path(), &["test", "bad.det"]);
     assert!(t.err.contains("error[invalid-uuid]"), "{}", t.err);
+    assert!(t.err.contains("0 example(s)"), "{}", t.err);
     assert_eq!(t.code, 1);
 }
 
