@@ -57,12 +57,17 @@ pub fn run(args: MatchArgs) -> ExitCode {
         inputs: args.rules.clone(),
         ..Default::default()
     };
-    let checked = crate::pack::build::load_and_check(&load_opts, &mut sources);
-    diags.extend(checked.diags.0);
-    let rules: Vec<crate::ir::Rule> = checked
-        .rules
+    // The normalised conditions are not kept: the engine compiles its own.
+    let crate::pack::build::Checked {
+        rules,
+        failed,
+        diags: checked_diags,
+        ..
+    } = crate::pack::build::load_and_check(&load_opts, &mut sources);
+    diags.extend(checked_diags.0);
+    let rules: Vec<crate::ir::Rule> = rules
         .into_iter()
-        .zip(checked.failed)
+        .zip(failed)
         .filter_map(|(r, failed)| (!failed).then_some(r))
         .collect();
     let opts = EngineOptions {
