@@ -197,6 +197,7 @@ fn a_corrupt_chunk_says_where_it_is_and_what_is_wrong() {
     assert!(
         r.err.contains("chunk number 0")
             && r.err.contains("Invalid EVTX chunk header magic")
+            && r.err.contains("corrupt EVTX chunk")
             && r.err.contains("chunk 0 starts at file offset 4096"),
         "{}",
         r.err

@@ -526,11 +526,7 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
                         &format!("expected an event object, found {}", kind(&other)),
                     )),
                 },
-                Err(e) => diags.push(bad_record(
-                    path,
-                    index,
-                    &format!("corrupt EVTX record: {}", evtx_error(&e)),
-                )),
+                Err(e) => diags.push(evtx_error(path, index, &e)),
             }
         }
     }));
@@ -556,15 +552,25 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
     diags
 }
 
-/// An `evtx` error with its causes, and where a chunk it names is in the file (record errors
-/// say their offsets themselves).
-fn evtx_error(e: &evtx::err::EvtxError) -> String {
-    let mut msg = error_chain(e);
-    if let evtx::err::EvtxError::FailedToParseChunk { chunk_id, .. } = e {
-        let at = super::evtx_layout::HEADER + chunk_id * super::evtx_layout::CHUNK;
-        msg.push_str(&format!(" (chunk {chunk_id} starts at file offset {at})"));
+/// The diagnostic of an `evtx` error, with its causes: a whole chunk that cannot be read (its
+/// records are lost; where it is in the file is added), or one record (`index`; the crate's
+/// message says where it is).
+fn evtx_error(path: &Path, index: usize, e: &evtx::err::EvtxError) -> Diagnostic {
+    let msg = error_chain(e);
+    match e {
+        evtx::err::EvtxError::FailedToParseChunk { chunk_id, .. } => {
+            let at = super::evtx_layout::HEADER + chunk_id * super::evtx_layout::CHUNK;
+            Diagnostic::error(
+                "bad-event",
+                format!(
+                    "corrupt EVTX chunk: {msg} (chunk {chunk_id} starts at file offset {at}); \
+                     its records are lost"
+                ),
+            )
+            .in_file(path)
+        }
+        _ => bad_record(path, index, &format!("corrupt EVTX record: {msg}")),
     }
-    msg
 }
 
 /// An error and its causes, outermost first ("Failed to parse chunk number 0: invalid magic"):
