@@ -7,9 +7,11 @@
 //! values by their `Name`, and `UserData` leaves by their element name. Fields starting with
 //! `_` are ignored.
 //!
-//! Readers stream records to a callback and never stop at bad input: a malformed JSON record, a
-//! line over [`MAX_LINE`] bytes, or a corrupt EVTX record is a diagnostic naming the file and
-//! the record, and reading goes on with the next one.
+//! Readers stream records to a callback and never stop at bad input: a malformed JSON record
+//! (with its line and column in the file), a line over [`MAX_LINE`] bytes, or a corrupt EVTX
+//! record or chunk is a diagnostic naming the file and the record or chunk, and reading goes on
+//! with the next one. What the `evtx` crate skips silently (zeroed, missing or cut chunks) is
+//! found by [`super::evtx_layout`].
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
