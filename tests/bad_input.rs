@@ -546,3 +546,56 @@ fn control_characters_are_escaped_in_yaml_and_conf_outputs() {
         );
     }
 }
+
+/// A correlation over a rule that is skipped for its errors is skipped too, and said to be so
+/// because of that rule (not reported as referring to an unknown rule).
+#[test]
+fn a_correlation_over_a_skipped_rule_is_skipped_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.yml"),
+        r#"title: base
+id: not-a-uuid
+name: base_rule
+logsource:
+    product: windows
+detection:
+    sel:
+        Image: x
+    condition: sel
+---
+title: corr
+id: 5d1c8a8e-6f7b-4a3e-9c1d-1234567890ac
+correlation:
+    type: event_count
+    rules: [base_rule]
+    timespan: 5m
+    group-by: [User]
+    condition:
+        gte: 2
+"#,
+    )
+    .unwrap();
+    let ev = fixture("bom.jsonl");
+    let r = run(
+        dir.path(),
+        &[
+            "match",
+            "--rules",
+            "c.yml",
+            "--events",
+            ev.to_str().unwrap(),
+        ],
+    );
+    assert!(r.err.contains("error[invalid-uuid]"), "{}", r.err);
+    assert!(
+        r.err.contains("warning[correlation-skipped]")
+            && r.err
+                .contains("the rule `base_rule` it refers to has errors")
+            && r.err.contains("c.yml:15:13"),
+        "{}",
+        r.err
+    );
+    assert!(!r.err.contains("unknown-rule"), "{}", r.err);
+    assert_eq!(r.code, 1);
+}

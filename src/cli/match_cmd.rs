@@ -60,11 +60,15 @@ pub fn run(args: MatchArgs) -> ExitCode {
     // The normalised conditions are not kept: the engine compiles its own.
     let crate::pack::build::Checked {
         rules,
-        failed,
+        mut failed,
         diags: checked_diags,
         ..
     } = crate::pack::build::load_and_check(&load_opts, &mut sources);
     diags.extend(checked_diags.0);
+    diags.extend(crate::pack::build::fail_dependent_correlations(
+        &rules,
+        &mut failed,
+    ));
     let rules: Vec<crate::ir::Rule> = rules
         .into_iter()
         .zip(failed)
