@@ -231,6 +231,63 @@ fn a_byte_order_mark_before_json_events_is_accepted() {
     }
 }
 
+/// UTF-16 with a byte-order mark, as Windows PowerShell 5 writes with `>` or `Out-File`.
+#[test]
+fn utf16_json_events_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let utf16 = |text: &str, little: bool| -> Vec<u8> {
+        let mut out = if little {
+            vec![0xFF, 0xFE]
+        } else {
+            vec![0xFE, 0xFF]
+        };
+        for u in text.encode_utf16() {
+            out.extend(if little {
+                u.to_le_bytes()
+            } else {
+                u.to_be_bytes()
+            });
+        }
+        out
+    };
+    let p = dir.path().join("ps.jsonl");
+    std::fs::write(
+        &p,
+        utf16(
+            "{\"Image\": \"a\"}\r\n{\"Image\": \"\u{e9}\u{1f600}\"}\r\n",
+            true,
+        ),
+    )
+    .unwrap();
+    let r = match_events(ANY_IMAGE, &[&p]);
+    assert_eq!(
+        (r.code, matched_indexes(&r.out)),
+        (0, vec![0, 1]),
+        "{}",
+        r.err
+    );
+    let p = dir.path().join("be.json");
+    std::fs::write(&p, utf16("[{\"Image\": \"a\"},\n {\"Image\": }]\n", false)).unwrap();
+    let r = match_events(ANY_IMAGE, &[&p]);
+    assert!(
+        r.err.contains("line 2, column 12: invalid JSON"),
+        "{}",
+        r.err
+    );
+    assert_eq!(r.code, 1);
+    // An unpaired surrogate: the file cannot be read, and the diagnostic says where.
+    let p = dir.path().join("bad.json");
+    std::fs::write(&p, [0xFF, 0xFE, b'{', 0, 0x00, 0xD8, b'"', 0]).unwrap();
+    let r = match_events(ANY_IMAGE, &[&p]);
+    assert!(
+        r.err
+            .contains("the file is UTF-16 (little-endian) but is not valid UTF-16 at byte 4"),
+        "{}",
+        r.err
+    );
+    assert_eq!(r.code, 2);
+}
+
 #[test]
 fn json_errors_give_the_line_and_column_in_the_file() {
     let dir = tempfile::tempdir().unwrap();

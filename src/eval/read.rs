@@ -232,6 +232,33 @@ pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) ->
 /// [`read_json`] as [`Item`]s: NDJSON lines are handed over unparsed.
 pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> {
     let mut r = BufReader::with_capacity(1 << 16, input);
+    // UTF-16 with a byte-order mark (what Windows PowerShell 5 writes with `>` or `Out-File`):
+    // read whole and decoded to UTF-8, then read like any other file.
+    match r.fill_buf() {
+        Ok(head) if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") => {
+            let little = head[0] == 0xFF;
+            let mut bytes = Vec::new();
+            if let Err(e) = r.read_to_end(&mut bytes) {
+                return vec![io_error(path, &e.to_string())];
+            }
+            return match utf16_to_utf8(&bytes[2..], little) {
+                Ok(text) => read_json_items(path, text.as_bytes(), f),
+                Err(at) => vec![io_error(
+                    path,
+                    &format!(
+                        "the file is UTF-16 ({}) but is not valid UTF-16 at byte {at}",
+                        if little {
+                            "little-endian"
+                        } else {
+                            "big-endian"
+                        }
+                    ),
+                )],
+            };
+        }
+        Ok(_) => {}
+        Err(e) => return vec![io_error(path, &e.to_string())],
+    }
     let mut diags = Vec::new();
     // Decide the layout from the first line: a line that is a whole JSON value means NDJSON
     // (read line by line, bounded memory); otherwise the file is one array or a sequence of
@@ -354,6 +381,30 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
         pos = p;
     }
     diags
+}
+
+/// UTF-16 text (after its byte-order mark) as UTF-8, or the byte offset in the file of the
+/// first unpaired surrogate or of an odd trailing byte.
+fn utf16_to_utf8(b: &[u8], little: bool) -> Result<String, usize> {
+    if b.len() % 2 == 1 {
+        return Err(2 + b.len() - 1);
+    }
+    let units = b.chunks_exact(2).map(|c| {
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let mut out = String::with_capacity(b.len() / 2);
+    // UTF-16 units decoded so far.
+    let mut done = 0;
+    for c in char::decode_utf16(units) {
+        let c = c.map_err(|_| 2 + 2 * done)?;
+        out.push(c);
+        done += c.len_utf16();
+    }
+    Ok(out)
 }
 
 /// Read one line, keeping at most `MAX_LINE + 1` bytes of it (the rest is consumed and
