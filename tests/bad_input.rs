@@ -484,6 +484,12 @@ fn a_byte_order_mark_before_rules_is_accepted() {
     .unwrap();
     let r = run(dir.path(), &["check", "r.det", "s.yml", "-t", "sigma"]);
     assert_eq!(r.code, 0, "{}", r.err);
+    // Columns on the first line do not count the mark.
+    std::fs::write(dir.path().join("e.det"), "\u{feff}id nope\n").unwrap();
+    std::fs::write(dir.path().join("e.yml"), "\u{feff}title: t: x\n").unwrap();
+    let r = run(dir.path(), &["check", "e.det", "e.yml", "-t", "sigma"]);
+    assert!(r.err.contains("e.det:1:1"), "{}", r.err);
+    assert!(r.err.contains("e.yml:1:9"), "{}", r.err);
 }
 
 #[test]

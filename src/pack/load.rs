@@ -118,13 +118,18 @@ fn add_source(
     sources: &mut Sources,
     diags: &mut Diagnostics,
 ) -> Option<(crate::diag::SourceId, bool)> {
-    let bytes = match bytes {
+    let mut bytes = match bytes {
         Ok(b) => b,
         Err(d) => {
             diags.push(d);
             return None;
         }
     };
+    // A UTF-8 byte-order mark is not part of the text: dropped, so that columns on the first
+    // line are the ones an editor shows.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Some((sources.add(path, text), true)),
         Err(e) => {
