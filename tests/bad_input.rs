@@ -662,3 +662,23 @@ correlation:
     assert!(!r.err.contains("unknown-rule"), "{}", r.err);
     assert_eq!(r.code, 1);
 }
+
+/// The loader drops a byte-order mark from rule text; `detc fmt` still sees it and writes the
+/// file without it (the canonical layout has none).
+#[test]
+fn fmt_still_removes_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let canonical = "rule a {\n  title \"t\"\n\n  sel = Image \"x\"\n\n  condition sel\n}\n";
+    std::fs::write(dir.path().join("a.det"), canonical).unwrap();
+    let r = run(dir.path(), &["fmt", "--check", "a.det"]);
+    assert_eq!(r.code, 0, "the text is canonical: {}{}", r.out, r.err);
+    std::fs::write(dir.path().join("a.det"), format!("\u{feff}{canonical}")).unwrap();
+    let r = run(dir.path(), &["fmt", "--check", "a.det"]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    let r = run(dir.path(), &["fmt", "a.det"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.det")).unwrap(),
+        canonical
+    );
+}
