@@ -112,7 +112,7 @@ pub fn read_tail(path: &Path, number: u64, have: u64) -> (Vec<serde_json::Value>
     let chunk = &buf[HEADER as usize..];
     if read.is_err() || !chunk.starts_with(CHUNK_MAGIC) || have < 512 {
         cut.push_str("; no record of it could be read");
-        return (records, bad_evtx(path, cut));
+        return (records, truncated(path, cut));
     }
     let u64_at = |at: usize| {
         let mut b = [0u8; 8];
@@ -121,7 +121,7 @@ pub fn read_tail(path: &Path, number: u64, have: u64) -> (Vec<serde_json::Value>
     };
     // First and last record number, as the chunk header says.
     let (first, last) = (u64_at(8), u64_at(16));
-    let expected = last.checked_sub(first).map(|d| d + 1);
+    let expected = last.checked_sub(first).and_then(|d| d.checked_add(1));
     let settings = evtx::ParserSettings::default()
         .separate_json_attributes(false)
         .num_threads(1);
@@ -151,9 +151,9 @@ pub fn read_tail(path: &Path, number: u64, have: u64) -> (Vec<serde_json::Value>
         )),
         None => cut.push_str(&format!("; {} record(s) were read", records.len())),
     }
-    (records, bad_evtx(path, cut))
+    (records, truncated(path, cut))
 }
 
-fn bad_evtx(path: &Path, msg: String) -> Diagnostic {
+fn truncated(path: &Path, msg: String) -> Diagnostic {
     Diagnostic::error("truncated-evtx", msg).in_file(path)
 }
