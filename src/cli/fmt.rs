@@ -31,7 +31,9 @@ pub fn run(out: &Printer, a: FmtArgs) -> ExitCode {
         };
         let text = sources.text(id).to_string();
         match crate::dsl::format(id, &text) {
-            Ok(formatted) if formatted != text => {
+            // The loader drops a byte-order mark; the canonical layout has none, so a file
+            // with one is rewritten without it.
+            Ok(formatted) if formatted != text || starts_with_bom(&f) => {
                 if a.check {
                     unformatted.push(f);
                 } else if let Err(e) = std::fs::write(&f, formatted) {
@@ -51,4 +53,14 @@ pub fn run(out: &Printer, a: FmtArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     exit_code(&diags)
+}
+
+/// Whether the file starts with a UTF-8 byte-order mark.
+fn starts_with_bom(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 3];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == *b"\xEF\xBB\xBF"
 }

@@ -51,18 +51,30 @@ pub fn run(args: MatchArgs) -> ExitCode {
         }
         None => None,
     };
-    // The same loading and checking as `detc check`: a rule with an error is reported and
-    // skipped, never run on whatever part of it could be read.
-    let checked = crate::pack::build::load_and_check(
-        &crate::pack::build::Options {
-            inputs: args.rules.clone(),
-            ..Default::default()
-        },
-        &mut sources,
-    );
-    let skipped = checked.failed_count();
-    let (rules, ds) = checked.into_good_rules();
-    diags.extend(ds.0);
+    // The same loading and checking as `detc check` (an invalid UUID, level or regex is
+    // reported the same way); a rule with an error is reported and not evaluated.
+    let load_opts = crate::pack::build::Options {
+        inputs: args.rules.clone(),
+        ..Default::default()
+    };
+    // The normalised conditions are not kept: the engine compiles its own.
+    let crate::pack::build::Checked {
+        rules,
+        mut failed,
+        diags: checked_diags,
+        ..
+    } = crate::pack::build::load_and_check(&load_opts, &mut sources);
+    diags.extend(checked_diags.0);
+    diags.extend(crate::pack::build::fail_dependent_correlations(
+        &rules,
+        &mut failed,
+    ));
+    let skipped = failed.iter().filter(|f| **f).count();
+    let rules: Vec<crate::ir::Rule> = rules
+        .into_iter()
+        .zip(failed)
+        .filter_map(|(r, failed)| (!failed).then_some(r))
+        .collect();
     let opts = EngineOptions {
         declared,
         placeholders: None,
@@ -105,7 +117,13 @@ pub fn run(args: MatchArgs) -> ExitCode {
         summary.correlation_matches,
         summary.bad_records,
     );
-    if summary.files == 0 || diags.0.iter().any(|d| d.code == "event-read-error") {
+    // 2 for what stopped input being read at all (no event file, an unreadable file, a rule
+    // file that is missing or too large), as in the other commands; 1 for rule errors and bad
+    // records.
+    if summary.files == 0
+        || crate::pack::build::has_io_errors(&diags)
+        || diags.0.iter().any(|d| d.code == "event-read-error")
+    {
         ExitCode::from(2)
     } else if diags.has_errors() {
         ExitCode::from(1)

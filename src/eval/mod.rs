@@ -9,6 +9,7 @@ pub mod compile;
 pub mod correlate;
 pub mod engine;
 pub mod event;
+pub mod evtx_layout;
 pub mod flatjson;
 pub mod logsource;
 pub mod pattern;

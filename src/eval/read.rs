@@ -7,9 +7,11 @@
 //! values by their `Name`, and `UserData` leaves by their element name. Fields starting with
 //! `_` are ignored.
 //!
-//! Readers stream records to a callback and never stop at bad input: a malformed JSON record, a
-//! line over [`MAX_LINE`] bytes, or a corrupt EVTX record is a diagnostic naming the file and
-//! the record, and reading goes on with the next one.
+//! Readers stream records to a callback and never stop at bad input: a malformed JSON record
+//! (with its line and column in the file), a line over [`MAX_LINE`] bytes, or a corrupt EVTX
+//! record or chunk is a diagnostic naming the file and the record or chunk, and reading goes on
+//! with the next one. What the `evtx` crate skips silently (zeroed, missing or cut chunks) is
+//! found by [`super::evtx_layout`].
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -19,10 +21,6 @@ use serde_json::{Map, Value};
 use crate::diag::Diagnostic;
 
 use super::event::Event;
-
-/// EVTX layout: a 4 KiB file header, then 64 KiB chunks.
-const EVTX_HEADER: u64 = 4096;
-const EVTX_CHUNK: u64 = 65536;
 
 /// Longest NDJSON line read (bytes); longer lines are reported and skipped.
 pub const MAX_LINE: usize = 16 << 20;
@@ -49,9 +47,12 @@ pub fn read_file(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
 /// can be done on another thread, see [`parse_item`]), or a record already read (the other
 /// layouts and EVTX).
 pub enum Item<'a> {
-    /// A non-blank NDJSON line (trimmed).
+    /// A non-blank NDJSON line (trailing whitespace trimmed; leading kept so that columns in
+    /// diagnostics are the file's).
     Line {
         index: usize,
+        /// 1-based line number in the file.
+        line: usize,
         text: &'a [u8],
     },
     /// An NDJSON line longer than [`MAX_LINE`], skipped.
@@ -90,9 +91,9 @@ pub fn parse_item(path: &Path, item: Item) -> Result<Record, Diagnostic> {
         Item::TooLong { index, line, len } => {
             Err(bad_record(path, index, &too_long_message(line, len)))
         }
-        Item::Line { index, text } => match super::flatjson::flat_event(text) {
+        Item::Line { index, line, text } => match super::flatjson::flat_event(text) {
             Some(event) => Ok(Record { index, event }),
-            None => parse_line(path, index, text),
+            None => parse_line(path, index, line, text),
         },
     }
 }
@@ -106,8 +107,9 @@ fn too_long_message(line: usize, len: usize) -> String {
     )
 }
 
-/// The general path for an NDJSON line (see [`super::flatjson`] for the fast one).
-fn parse_line(path: &Path, index: usize, text: &[u8]) -> Result<Record, Diagnostic> {
+/// The general path for an NDJSON line (see [`super::flatjson`] for the fast one); `line` is
+/// its 1-based line number in the file.
+fn parse_line(path: &Path, index: usize, line: usize, text: &[u8]) -> Result<Record, Diagnostic> {
     match serde_json::from_slice::<Value>(text) {
         Ok(Value::Object(m)) => Ok(Record {
             index,
@@ -116,28 +118,72 @@ fn parse_line(path: &Path, index: usize, text: &[u8]) -> Result<Record, Diagnost
         Ok(other) => Err(bad_record(
             path,
             index,
-            &format!("expected a JSON object, found {}", kind(&other)),
+            &format!(
+                "line {line}: expected a JSON object, found {}",
+                kind(&other)
+            ),
         )),
-        Err(e) => Err(bad_record(path, index, &format!("invalid JSON: {e}"))),
+        Err(e) => Err(bad_record(path, index, &json_error(&e, line - 1))),
     }
+}
+
+/// A serde_json error as "line L, column C: invalid JSON: what", with the line counted in the
+/// file (`lines_before` is the number of lines before the text that was parsed) rather than in
+/// the piece of it that was parsed.
+fn json_error(e: &serde_json::Error, lines_before: usize) -> String {
+    let text = e.to_string();
+    // serde_json appends " at line L column C" to every message that has a position.
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&suffix).unwrap_or(&text);
+    if e.line() == 0 {
+        return format!("invalid JSON: {what}");
+    }
+    format!(
+        "line {}, column {}: invalid JSON: {what}",
+        e.line() + lines_before,
+        e.column()
+    )
 }
 
 /// Event files under `paths` (files as given; directories walked for `.json`, `.jsonl`,
 /// `.ndjson` and `.evtx`), sorted for deterministic output.
+///
+/// A folder with no event file is said: an error when no event file was found at all (nothing
+/// can be matched), a warning when other paths gave some.
 pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut diags = Vec::new();
+    let mut empty_dirs = Vec::new();
     for p in paths {
         if p.is_dir() {
+            let before = out.len();
             walk(p, &mut out, &mut diags, 0);
+            if out.len() == before {
+                empty_dirs.push(p);
+            }
         } else if p.exists() {
             out.push(p.clone());
         } else {
             diags.push(io_error(p, "no such file or directory"));
         }
     }
+    for dir in empty_dirs {
+        let msg = "no event files in this folder or below it";
+        let d = if out.is_empty() {
+            Diagnostic::error("no-event-files", msg)
+        } else {
+            Diagnostic::warning("no-event-files", msg)
+        };
+        diags.push(d.in_file(dir).expected(format!(
+            "files ending in {}",
+            EVENT_EXTENSIONS.map(|e| format!(".{e}")).join(", ")
+        )));
+    }
     (out, diags)
 }
+
+/// What [`collect_files`] looks for in folders.
+pub const EVENT_EXTENSIONS: [&str; 4] = ["json", "jsonl", "ndjson", "evtx"];
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, depth: usize) {
     if depth > 64 {
@@ -154,9 +200,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, depth: 
     for p in entries {
         if p.is_dir() {
             walk(&p, out, diags, depth + 1);
-        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            ["json", "jsonl", "ndjson", "evtx"].contains(&e.to_ascii_lowercase().as_str())
-        }) {
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EVENT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
             out.push(p);
         }
     }
@@ -184,15 +232,47 @@ pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) ->
 /// [`read_json`] as [`Item`]s: NDJSON lines are handed over unparsed.
 pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> {
     let mut r = BufReader::with_capacity(1 << 16, input);
+    // UTF-16 with a byte-order mark (what Windows PowerShell 5 writes with `>` or `Out-File`):
+    // read whole and decoded to UTF-8, then read like any other file.
+    match r.fill_buf() {
+        Ok(head) if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") => {
+            let little = head[0] == 0xFF;
+            let mut bytes = Vec::new();
+            if let Err(e) = r.read_to_end(&mut bytes) {
+                return vec![io_error(path, &e.to_string())];
+            }
+            return match utf16_to_utf8(&bytes[2..], little) {
+                Ok(text) => read_json_items(path, text.as_bytes(), f),
+                Err(at) => vec![io_error(
+                    path,
+                    &format!(
+                        "the file is UTF-16 ({}) but is not valid UTF-16 at byte {at}",
+                        if little {
+                            "little-endian"
+                        } else {
+                            "big-endian"
+                        }
+                    ),
+                )],
+            };
+        }
+        Ok(_) => {}
+        Err(e) => return vec![io_error(path, &e.to_string())],
+    }
     let mut diags = Vec::new();
     // Decide the layout from the first line: a line that is a whole JSON value means NDJSON
     // (read line by line, bounded memory); otherwise the file is one array or a sequence of
     // (pretty-printed) values, read whole.
     let mut first = Vec::new();
-    let first_len = match read_line_bounded(&mut r, &mut first) {
+    let mut first_len = match read_line_bounded(&mut r, &mut first) {
         Ok(n) => n.unwrap_or(0),
         Err(e) => return vec![io_error(path, &e.to_string())],
     };
+    // A UTF-8 byte-order mark (what some Windows tools write first) is not part of the JSON.
+    if first.starts_with(b"\xEF\xBB\xBF") {
+        first.drain(..3);
+        first_len = first_len.saturating_sub(3);
+    }
     let first_trim = trim_ascii(&first);
     // An object on a first line over the limit is an over-long NDJSON record (only `MAX_LINE + 1`
     // bytes of it were kept, so it cannot parse): report it as such and read on line by line,
@@ -206,7 +286,7 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
         let mut line = first;
         let mut len = first_len;
         loop {
-            let t = trim_ascii(&line);
+            let t = trim_ascii_end(&line);
             if line.len() > MAX_LINE {
                 f(Item::TooLong {
                     index,
@@ -214,8 +294,12 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
                     len,
                 });
                 index += 1;
-            } else if !t.is_empty() {
-                f(Item::Line { index, text: t });
+            } else if !trim_ascii(t).is_empty() {
+                f(Item::Line {
+                    index,
+                    line: line_no,
+                    text: t,
+                });
                 index += 1;
             }
             line.clear();
@@ -237,18 +321,26 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
     }
     let t = trim_ascii(&text);
     if t.first() == Some(&b'[') {
-        match serde_json::from_slice::<Vec<Value>>(t) {
+        // Parsed from the start of the text (leading white space included) so that serde's
+        // line numbers are the file's.
+        match serde_json::from_slice::<Vec<Value>>(&text) {
             Ok(vs) => {
                 for (i, v) in vs.into_iter().enumerate() {
                     emit(path, i, v, f, &mut diags);
                 }
             }
-            Err(e) => diags.push(bad_record(path, 0, &format!("invalid JSON array: {e}"))),
+            Err(e) => diags.push(bad_record(
+                path,
+                0,
+                &format!("in the JSON array: {}", json_error(&e, 0)),
+            )),
         }
         return diags;
     }
     // A sequence of values; after a syntax error, resume at the next line that opens a value.
     let mut pos = 0;
+    // Lines before `pos`, so that errors name the file's line, not the parsed piece's.
+    let mut lines_before = 0;
     let mut index = 0;
     while pos < text.len() {
         let mut err_line = None;
@@ -259,7 +351,7 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
                     index += 1;
                 }
                 Err(e) => {
-                    diags.push(bad_record(path, index, &format!("invalid JSON: {e}")));
+                    diags.push(bad_record(path, index, &json_error(&e, lines_before)));
                     index += 1;
                     err_line = Some(e.line().max(1));
                     break;
@@ -285,9 +377,34 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
             }
             p = (end + 1).min(text.len());
         }
+        lines_before += memchr::memchr_iter(b'\n', &text[pos..p]).count();
         pos = p;
     }
     diags
+}
+
+/// UTF-16 text (after its byte-order mark) as UTF-8, or the byte offset in the file of the
+/// first unpaired surrogate or of an odd trailing byte.
+fn utf16_to_utf8(b: &[u8], little: bool) -> Result<String, usize> {
+    if b.len() % 2 == 1 {
+        return Err(2 + b.len() - 1);
+    }
+    let units = b.chunks_exact(2).map(|c| {
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let mut out = String::with_capacity(b.len() / 2);
+    // UTF-16 units decoded so far.
+    let mut done = 0;
+    for c in char::decode_utf16(units) {
+        let c = c.map_err(|_| 2 + 2 * done)?;
+        out.push(c);
+        done += c.len_utf16();
+    }
+    Ok(out)
 }
 
 /// Read one line, keeping at most `MAX_LINE + 1` bytes of it (the rest is consumed and
@@ -314,6 +431,14 @@ fn read_line_bounded(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result
             return Ok(Some(total - 1));
         }
     }
+}
+
+fn trim_ascii_end(b: &[u8]) -> &[u8] {
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    &b[..end]
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
@@ -421,23 +546,14 @@ fn leaves(e: &mut Event, m: &Map<String, Value>, depth: usize) {
 /// Records of a `.evtx` file. A record that fails to parse is a diagnostic; a file whose header
 /// is unreadable is one diagnostic. A panic inside the parser (corrupt data the crate does not
 /// guard against) ends that file with a diagnostic instead of the run.
+///
+/// What the parser skips silently is said too ([`super::evtx_layout`]): zeroed chunks among
+/// those the header counts, chunks missing from the end, and a file that ends inside a chunk
+/// (the records that lie whole before the cut are still read).
 pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    // The parser skips an incomplete last chunk silently; say so, since records are lost.
-    if let Ok(md) = std::fs::metadata(path) {
-        let len = md.len();
-        if len > EVTX_HEADER && (len - EVTX_HEADER) % EVTX_CHUNK != 0 {
-            diags.push(Diagnostic::warning(
-                "truncated-evtx",
-                format!(
-                    "cannot read events: the file ends inside chunk {} ({} of {EVTX_CHUNK} bytes); the records of that chunk may be lost",
-                    (len - EVTX_HEADER) / EVTX_CHUNK,
-                    (len - EVTX_HEADER) % EVTX_CHUNK
-                ),
-            )
-            .in_file(path));
-        }
-    }
+    let layout = super::evtx_layout::scan(path);
+    let mut diags = layout.diags;
+    let mut next_index = 0;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let settings = evtx::ParserSettings::default()
             .separate_json_attributes(false)
@@ -450,6 +566,7 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
             }
         };
         for (index, rec) in parser.records_json_value().enumerate() {
+            next_index = index + 1;
             match rec {
                 Ok(r) => match r.data {
                     Value::Object(m) => sink(Record {
@@ -462,11 +579,7 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
                         &format!("expected an event object, found {}", kind(&other)),
                     )),
                 },
-                Err(e) => diags.push(bad_record(
-                    path,
-                    index,
-                    &format!("corrupt EVTX record: {e}"),
-                )),
+                Err(e) => diags.push(evtx_error(path, index, &e)),
             }
         }
     }));
@@ -475,8 +588,58 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(Record)) -> Vec<Diagnostic> {
             path,
             "the EVTX parser failed on corrupt data; the rest of this file is skipped",
         ));
+        return diags;
+    }
+    if let Some((chunk, have)) = layout.partial {
+        let (records, d) = super::evtx_layout::read_tail(path, chunk, have);
+        for (i, v) in records.into_iter().enumerate() {
+            if let Value::Object(m) = v {
+                sink(Record {
+                    index: next_index + i,
+                    event: event_from_json(&m),
+                });
+            }
+        }
+        diags.push(d);
     }
     diags
+}
+
+/// The diagnostic of an `evtx` error, with its causes: a whole chunk that cannot be read (its
+/// records are lost; where it is in the file is added), or one record (`index`; the crate's
+/// message says where it is).
+fn evtx_error(path: &Path, index: usize, e: &evtx::err::EvtxError) -> Diagnostic {
+    let msg = error_chain(e);
+    match e {
+        evtx::err::EvtxError::FailedToParseChunk { chunk_id, .. } => {
+            let at = super::evtx_layout::HEADER + chunk_id * super::evtx_layout::CHUNK;
+            Diagnostic::error(
+                "bad-event",
+                format!(
+                    "corrupt EVTX chunk: {msg} (chunk {chunk_id} starts at file offset {at}); \
+                     its records are lost"
+                ),
+            )
+            .in_file(path)
+        }
+        _ => bad_record(path, index, &format!("corrupt EVTX record: {msg}")),
+    }
+}
+
+/// An error and its causes, outermost first ("Failed to parse chunk number 0: invalid magic"):
+/// the `evtx` crate's top-level messages name the chunk, their sources what is wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cur = s.source();
+    }
+    out
 }
 
 #[cfg(test)]

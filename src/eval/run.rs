@@ -93,6 +93,7 @@ struct Job {
 enum JobItem {
     Line {
         index: usize,
+        line: usize,
         start: usize,
         end: usize,
     },
@@ -221,8 +222,14 @@ pub fn run_match(
                     };
                     for item in job.items {
                         let item = match item {
-                            JobItem::Line { index, start, end } => Item::Line {
+                            JobItem::Line {
                                 index,
+                                line,
+                                start,
+                                end,
+                            } => Item::Line {
+                                index,
+                                line,
                                 text: &job.buf[start..end],
                             },
                             JobItem::TooLong { index, line, len } => {
@@ -392,11 +399,12 @@ impl Job {
 
     fn push(&mut self, item: Item) {
         self.items.push(match item {
-            Item::Line { index, text } => {
+            Item::Line { index, line, text } => {
                 let start = self.buf.len();
                 self.buf.extend_from_slice(text);
                 JobItem::Line {
                     index,
+                    line,
                     start,
                     end: self.buf.len(),
                 }

@@ -141,6 +141,45 @@ impl Checked {
     }
 }
 
+/// Mark failed the correlations that refer (by name, Sigma `name` or id) to a failed rule:
+/// they cannot be evaluated without it. One warning per such correlation, at the reference,
+/// so that the cause (the other rule's error) is said once and this is said as its
+/// consequence, not as an unknown rule.
+pub fn fail_dependent_correlations(rules: &[Rule], failed: &mut [bool]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let find = |n: &str| {
+        rules.iter().position(|r| {
+            r.name == n || r.meta.sigma_name.as_deref() == Some(n) || r.id() == Some(n)
+        })
+    };
+    for (i, r) in rules.iter().enumerate() {
+        let RuleBody::Correlation(c) = &r.body else {
+            continue;
+        };
+        if failed[i] {
+            continue;
+        }
+        let broken = c
+            .rules
+            .iter()
+            .find(|n| find(&n.value).is_some_and(|j| failed[j]));
+        if let Some(n) = broken {
+            failed[i] = true;
+            out.push(
+                Diagnostic::warning(
+                    "correlation-skipped",
+                    format!(
+                        "correlation `{}` is not evaluated: the rule `{}` it refers to has errors",
+                        r.name, n.value
+                    ),
+                )
+                .at(r.loc(n.span)),
+            );
+        }
+    }
+    out
+}
+
 /// Mark the rules whose span holds the location of `d`.
 fn mark_failed(rules: &[Rule], d: &Diagnostic, failed: &mut [bool]) {
     if let Some(loc) = d.loc {

@@ -118,13 +118,18 @@ fn add_source(
     sources: &mut Sources,
     diags: &mut Diagnostics,
 ) -> Option<(crate::diag::SourceId, bool)> {
-    let bytes = match bytes {
+    let mut bytes = match bytes {
         Ok(b) => b,
         Err(d) => {
             diags.push(d);
             return None;
         }
     };
+    // A UTF-8 byte-order mark is not part of the text: dropped, so that columns on the first
+    // line are the ones an editor shows.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Some((sources.add(path, text), true)),
         Err(e) => {
@@ -144,23 +149,35 @@ fn add_source(
 }
 
 /// Parse one file's text with the front end its extension names.
+///
+/// A file that holds nothing (empty, only a byte-order mark, only blank lines and comments, or
+/// only empty YAML documents) is one `empty-file` error, whatever made it empty: a rule folder
+/// with such a file most likely lost its content.
 fn parse_one(f: &Path, id: crate::diag::SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
-    if text.trim().is_empty() {
-        let d = Diagnostic::error("empty-file", "file holds no rules")
+    let empty = || {
+        Diagnostic::error("empty-file", "file holds no rules")
             .at(Loc::new(id, Span::at(0)))
+            .note("the file is empty or has only blank lines, comments or a byte-order mark")
             .expected(match kind_of(f) {
                 Some(Kind::Sigma) => "a Sigma rule",
                 _ => "`rule NAME { ... }`",
-            });
-        return (Vec::new(), vec![d]);
+            })
+    };
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return (Vec::new(), vec![empty()]);
     }
-    match kind_of(f) {
+    let (rules, diags) = match kind_of(f) {
         Some(Kind::Sigma) => {
             let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("rule");
             crate::sigma::read_named(id, text, stem)
         }
         _ => crate::dsl::parse(id, text),
+    };
+    // No rule and nothing said (a Sigma filter file gets a warning, so it is not caught here).
+    if rules.is_empty() && diags.is_empty() {
+        return (rules, vec![empty()]);
     }
+    (rules, diags)
 }
 
 /// Load every rule under `paths`. Rules come back in file order, then in order within a file.

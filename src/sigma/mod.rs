@@ -23,6 +23,7 @@ pub use cond::{parse as parse_condition, print as print_condition};
 pub use filters::{apply_filters, Filter};
 pub use reader::slug;
 pub use writer::check_writable;
+pub(crate) use writer::needs_escape as yaml_needs_escape;
 
 /// Everything a Sigma file holds: rules (detection and correlation) and filters.
 #[derive(Debug, Default, Clone, PartialEq)]

@@ -145,13 +145,34 @@ impl Cx<'_> {
                 return None;
             }
         };
-        self.duplicate_keys(entries);
+        self.duplicate_keys_deep(root);
         if root.get("correlation").is_some() {
             self.rule(root, entries, span, Kind2::Correlation)
         } else if root.get("filter").is_some() && root.get("detection").is_none() {
             self.filter(root, entries, span)
         } else {
             self.rule(root, entries, span, Kind2::Detection)
+        }
+    }
+
+    /// Every mapping of a document, once: a repeated key is an error wherever it is (in a
+    /// selection, `logsource`, a `related` item, a custom key's value, a test event...), since
+    /// YAML readers silently keep one of the values (the last or the first, depending on how
+    /// the value is looked up).
+    fn duplicate_keys_deep(&mut self, node: &Node) {
+        match &node.kind {
+            Kind::Map(entries) => {
+                self.duplicate_keys(entries);
+                for (_, v) in entries {
+                    self.duplicate_keys_deep(v);
+                }
+            }
+            Kind::Seq(items) => {
+                for i in items {
+                    self.duplicate_keys_deep(i);
+                }
+            }
+            Kind::Scalar { .. } => {}
         }
     }
 
@@ -169,11 +190,24 @@ impl Cx<'_> {
         }
     }
 
+    /// A string-valued key (every metadata field of the Sigma schemas is a string). A boolean
+    /// or number written where text is expected (`title: true`, `tags: [1, 2]`) is an error
+    /// rather than text: it is more likely a slip than a title, and quoting says what is meant.
     fn string(&mut self, node: &Node) -> Option<String> {
-        match &node.kind {
-            Kind::Scalar { .. } if node.is_null() => None,
-            Kind::Scalar { text, .. } => Some(text.clone()),
-            _ => {
+        match node.scalar() {
+            Some(Scalar::Null) => None,
+            Some(Scalar::Str(s)) => Some(s.to_string()),
+            Some(_) => {
+                self.shape(node, "a string");
+                if let Some(d) = self.diags.last_mut() {
+                    d.notes.push(format!(
+                        "write '{}' in quotes if it is meant as text",
+                        node.text().unwrap_or_default()
+                    ));
+                }
+                None
+            }
+            None => {
                 self.shape(node, "a string");
                 None
             }
@@ -330,14 +364,7 @@ impl Cx<'_> {
                     continue;
                 }
             };
-            *slot = match &val.kind {
-                Kind::Scalar { .. } if val.is_null() => None,
-                Kind::Scalar { text, .. } => Some(text.clone()),
-                _ => {
-                    self.shape(val, "a string");
-                    None
-                }
-            };
+            *slot = self.string(val);
         }
         ls
     }
@@ -400,7 +427,6 @@ impl Cx<'_> {
             self.shape(node, "a mapping of selections and a `condition`");
             return None;
         };
-        self.duplicate_keys(entries);
         let mut selections = Vec::new();
         let mut condition = None;
         for (k, v) in entries {
@@ -535,7 +561,6 @@ impl Cx<'_> {
     }
 
     fn group(&mut self, entries: &[(Node, Node)]) -> Vec<Matcher> {
-        self.duplicate_keys(entries);
         entries
             .iter()
             .filter_map(|(k, v)| self.matcher(k, v))
@@ -600,7 +625,6 @@ impl Cx<'_> {
             self.shape(c, "a mapping (type, rules, group-by, timespan, condition)");
             return None;
         };
-        self.duplicate_keys(entries);
         let mut kind = None;
         let mut rules = Vec::new();
         let mut group_by = Vec::new();

@@ -552,8 +552,10 @@ pub(crate) fn quote(s: &str) -> String {
 }
 
 /// Characters that cannot appear raw inside a single-quoted scalar and survive: line breaks,
-/// tabs, control characters, and the Unicode characters YAML treats as breaks or BOM.
-fn needs_escape(c: char) -> bool {
+/// tabs, control characters (C0, DEL, C1: outside YAML's printable set), and the Unicode
+/// characters YAML treats as breaks or BOM or does not allow (U+FFFE, U+FFFF). Every YAML
+/// output escapes these (the Sentinel template's `yaml_str` too).
+pub(crate) fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

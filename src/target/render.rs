@@ -65,10 +65,11 @@ pub fn fill(template: &str, slots: &[(&str, &str)]) -> String {
 
 /// Characters that must not appear raw in any literal, even where the language would allow
 /// them: control characters, line and paragraph separators, zero-width and bidirectional
-/// formatting characters (so a query always reads as it runs).
+/// formatting characters (so a query always reads as it runs), and the noncharacters
+/// U+FFFE/U+FFFF (not text: YAML and other consumers reject them).
 pub fn is_special_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// Quote `text` as a string literal of the dialect. `Err(c)` names a character the dialect

@@ -734,7 +734,7 @@ pub mod filters {
             .map(|l| {
                 let l: String = l
                     .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .map(|c| if is_conf_unsafe(c) { ' ' } else { c })
                     .collect();
                 if l.ends_with('\\') {
                     format!("{l} ")
@@ -746,12 +746,19 @@ pub mod filters {
         lines.join("\\\n")
     }
 
+    /// Characters a `.conf` value or stanza name cannot hold raw: controls (line breaks among
+    /// them) and the noncharacters U+FFFE/U+FFFF, which are not text. (A query never has
+    /// them: the dialects escape or refuse them, see `render::is_special_char`.)
+    fn is_conf_unsafe(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    }
+
     /// A `.conf` stanza name: one line, no brackets.
     pub fn conf_stanza(s: String) -> String {
         s.chars()
             .map(|c| match c {
                 '[' | ']' => '_',
-                c if c.is_control() => ' ',
+                c if is_conf_unsafe(c) => ' ',
                 c => c,
             })
             .collect::<String>()
@@ -772,11 +779,26 @@ pub mod filters {
             .collect()
     }
 
-    /// A YAML scalar: a JSON string (valid YAML double-quoted scalar, every character escaped
-    /// as needed).
+    /// A YAML scalar: a JSON string, which is a YAML double-quoted scalar, with the characters
+    /// JSON leaves raw but YAML does not accept raw (DEL, C1 controls, U+FFFE, U+FFFF, and the
+    /// line separators and BOM YAML 1.1 treats specially; the same set the Sigma writer
+    /// escapes) written as `\uXXXX` escapes, which both read the same way.
     pub fn yaml_str(s: String) -> Result<String, Error> {
-        serde_json::to_string(&s)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+        let json = serde_json::to_string(&s)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+        if !json.chars().any(crate::sigma::yaml_needs_escape) {
+            return Ok(json);
+        }
+        let mut out = String::with_capacity(json.len() + 16);
+        for c in json.chars() {
+            if crate::sigma::yaml_needs_escape(c) {
+                // Every such character is in the BMP: four hex digits suffice.
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            } else {
+                out.push(c);
+            }
+        }
+        Ok(out)
     }
 
     /// Any value as JSON (for .conf annotations and YAML flow lists).
