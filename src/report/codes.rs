@@ -5,8 +5,10 @@
 pub const CODES: &[(&str, &str)] = &[
     ("all-single-value", "`all` on a single value changes nothing; drop it or add values"),
     ("bad-event", "an event could not be read as a JSON object or EVTX record"),
+    ("bad-evtx", "an EVTX file whose chunk layout is damaged (zeroed or missing chunks)"),
     ("cidr-host-bits", "a CIDR network has host bits set; write the network address"),
     ("condition-too-deep", "the condition nests deeper than detc allows; name sub-conditions"),
+    ("correlation-skipped", "a correlation is not evaluated because a rule it refers to has errors"),
     ("duplicate-field", "a field is given twice in one test event"),
     ("duplicate-id", "two rules share one `id`; every rule needs its own UUID"),
     ("duplicate-key", "a YAML key is given twice in one mapping"),
@@ -46,6 +48,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("missing-metadata-key", "a correlation without `type`, `rules` or `timespan`"),
     ("missing-title", "a rule without `title`"),
     ("nesting-too-deep", "parentheses, `not` or lists nest deeper than detc allows"),
+    ("no-event-files", "no event file (.json, .jsonl, .ndjson, .evtx) was found under the given path"),
     ("not-a-detection", "a document that is neither a Sigma rule, a correlation nor a filter"),
     ("not-normalized", "a rule that cannot be normalised for the targets"),
     ("null-in-list", "`null` inside a list of values"),
