@@ -331,12 +331,16 @@ fn write_files(tmp: &Path, tree: &Tree) -> std::io::Result<()> {
     // A corpus build writes thousands of files into a handful of folders: create each folder
     // once rather than once per file, then write the files in parallel (creating files is
     // system time, which the cores share).
+    // Every folder and its ancestors, parents first (a parent sorts before its children).
+    // `create_dir`, not `create_dir_all`: once an interrupt has removed the staging folder,
+    // nothing here may create it again.
     let dirs: BTreeSet<&Path> = tree
         .keys()
-        .filter_map(|rel| Path::new(rel).parent())
+        .flat_map(|rel| Path::new(rel).ancestors().skip(1))
+        .filter(|d| !d.as_os_str().is_empty())
         .collect();
     for d in dirs {
-        std::fs::create_dir_all(tmp.join(d))?;
+        std::fs::create_dir(tmp.join(d))?;
     }
     use rayon::prelude::*;
     tree.par_iter().try_for_each(|(rel, contents)| {
