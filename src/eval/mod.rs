@@ -10,6 +10,7 @@ pub mod correlate;
 pub mod engine;
 pub mod event;
 pub mod flatjson;
+pub mod literals;
 pub mod logsource;
 pub mod pattern;
 pub mod read;
