@@ -1,0 +1,166 @@
+//! Inputs that once cost time quadratic (or memory hundreds of times) in their size: each is
+//! run here at a size a quadratic step would take minutes on, and its result checked. Timings
+//! are in `benches/linear_limits.rs`, not here.
+
+use std::fmt::Write as _;
+
+use detc::diag::{SourceId, Sources};
+use detc::eval::flatjson::flat_event;
+use detc::eval::read::event_from_json;
+use detc::eval::{run_examples, Compiled, Event, FieldTable, Val, View};
+use detc::ir::norm::{normalize, NormOptions};
+use detc::sigma;
+
+fn sigma_head() -> String {
+    "title: t\nlogsource:\n  product: windows\n  category: process_creation\n".to_string()
+}
+
+/// 100,000 selections in one rule, the last repeating the first's name: one duplicate-key
+/// error, at the repeat, pointing back at the first (the check once compared every key with
+/// every earlier one).
+#[test]
+fn many_selections_and_one_duplicate() {
+    let n = 100_000;
+    let mut text = sigma_head();
+    text.push_str("detection:\n");
+    for i in 0..n {
+        writeln!(text, "  sel{i}:\n    Image: 'a{i}'").unwrap();
+    }
+    text.push_str("  sel0:\n    Image: 'again'\n  condition: 1 of sel*\n");
+    let mut sources = Sources::new();
+    let id = sources.add("t.yml", text.clone());
+    let (_, diags) = sigma::read(id, &text);
+    let dups: Vec<_> = diags.iter().filter(|d| d.code == "duplicate-key").collect();
+    assert_eq!(dups.len(), 1, "{diags:#?}");
+    let d = dups[0];
+    let (line, col) = sources.line_col(id, d.loc.unwrap().span.start);
+    assert_eq!((line, col), (6 + 2 * n, 3));
+    let (first, _) = sources.line_col(id, d.secondary[0].loc.span.start);
+    assert_eq!(first, 6);
+}
+
+/// A one-line flow list of 100,000 values: every value is read, and a bad item at its end is
+/// reported at its column (the YAML line index once walked the line from its start for every
+/// item).
+#[test]
+fn long_flow_list() {
+    let n = 100_000;
+    let items: Vec<String> = (0..n).map(|i| format!("'v{i}'")).collect();
+    let line = format!("    CommandLine|contains: [{}]", items.join(", "));
+    let text = format!(
+        "{}detection:\n  selection:\n{line}\n  condition: selection\n",
+        sigma_head()
+    );
+    let (rules, diags) = sigma::read(SourceId(0), &text);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
+    let detc::ir::RuleBody::Detection(det) = &rules[0].body else {
+        panic!("not a detection")
+    };
+    assert_eq!(det.selections[0].groups[0][0].values.len(), n);
+
+    // A nested map as the last item is the wrong shape: reported at its column.
+    let bad = format!(
+        "{}detection:\n  selection:\n{}, {{a: b}}]\n  condition: selection\n",
+        sigma_head(),
+        &line[..line.len() - 1]
+    );
+    let mut sources = Sources::new();
+    let id = sources.add("t.yml", bad.clone());
+    let (_, diags) = sigma::read(id, &bad);
+    let err = diags.iter().find(|d| d.is_error()).expect("an error");
+    let (l, c) = sources.line_col(id, err.loc.unwrap().span.start);
+    assert_eq!((l, c), (7, line.len() + 2), "{err:#?}");
+}
+
+/// One JSON object with 50,000 keys becomes one event of 50,000 fields by both readers,
+/// with every name found; a repeated key still takes the general path (last value wins).
+#[test]
+fn event_with_many_keys() {
+    let n = 50_000;
+    let mut line = String::from("{");
+    for i in 0..n {
+        write!(line, "\"k{i}\":\"v{i}\",").unwrap();
+    }
+    line.push_str("\"last\":1}");
+    let fast = flat_event(line.as_bytes()).expect("the fast path takes it");
+    assert_eq!(fast.fields.len(), n + 1);
+    assert_eq!(fast.get_text("k49999"), Some("v49999"));
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
+    assert_eq!(event_from_json(&map), fast);
+
+    let repeated = line.replacen("\"last\":1", "\"k5\":\"again\"", 1);
+    assert!(flat_event(repeated.as_bytes()).is_none());
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&repeated).unwrap();
+    let general = event_from_json(&map);
+    assert_eq!(general.fields.len(), n);
+    assert_eq!(general.get_text("k5"), Some("again"));
+
+    // Building by `push` and `set` gives the same event whatever the size.
+    let mut e = Event::new();
+    for i in 0..n {
+        e.push(&format!("k{i}"), Val::str("x"));
+    }
+    e.push("k7", Val::str("y"));
+    e.set("k8", vec![]);
+    assert_eq!(e.fields.len(), n);
+    assert_eq!(e.get("k7").unwrap().len(), 2);
+    assert_eq!(e.get("k8").unwrap().len(), 0);
+    assert!(e.get("k50000").is_none());
+}
+
+/// A 2 MB `base64offset contains` value: its alternatives are matched, and the prefilter
+/// literals stay short (automata over the whole alternatives took 1.5 GB for 5 MB).
+#[test]
+fn long_base64offset_value() {
+    let value: String = (0..2_000_000)
+        .map(|i| (b'a' + ((i * 7 + i / 26) % 26) as u8) as char)
+        .collect();
+    let text = format!(
+        "{}detection:\n  selection:\n    CommandLine|base64offset|contains: '{value}'\n  condition: selection\n",
+        sigma_head()
+    );
+    let (rules, diags) = sigma::read(SourceId(0), &text);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
+    let rule = &rules[0];
+    let expr = normalize(rule, NormOptions::default()).expect("normalises");
+    let mut table = FieldTable::new();
+    let (compiled, diags) = Compiled::new(rule, &expr, &mut table);
+    assert!(diags.is_empty());
+    let clauses = compiled.required_clauses();
+    assert!(!clauses.is_empty());
+    assert!(clauses.iter().flatten().all(|(_, l)| l.len() <= 64));
+
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("x{value}"));
+    let event = |s: &str| {
+        let mut e = Event::new();
+        e.push("CommandLine", Val::str(s));
+        e
+    };
+    assert!(compiled.matches(&View::new(&event(&encoded), &table)));
+    assert!(!compiled.matches(&View::new(&event(&encoded[..encoded.len() / 2]), &table)));
+}
+
+/// 30,000 `contains` values in one `.det` selection (literals sharing a prefix: the shape
+/// whose single Aho-Corasick automaton was quadratic to build; `eval::literals` checks how
+/// such a set is split): the examples run.
+#[test]
+fn many_contains_values() {
+    let n = 30_000;
+    let mut text = String::from(
+        "rule big {\n  title \"t\"\n  logsource product=windows category=process_creation\n  s = CommandLine contains ",
+    );
+    for i in 0..n {
+        if i > 0 {
+            text.push_str(if i % 10 == 0 { ",\n    " } else { ", " });
+        }
+        write!(text, "\"v{i}\"").unwrap();
+    }
+    text.push_str(
+        "\n  condition s\n  test hit { CommandLine: \"run V27777 now\" }\n  test miss { CommandLine: \"w1\" }\n}\n",
+    );
+    let (rules, diags) = detc::dsl::parse(SourceId(0), &text);
+    assert!(diags.is_empty(), "{diags:#?}");
+    let expr = normalize(&rules[0], NormOptions::default()).expect("normalises");
+    assert!(run_examples(&rules[0], &expr).is_empty());
+}
