@@ -9,8 +9,10 @@
 //! Cases: 100k `contains` values in one `.det` selection (`detc test`), 100k `endswith`
 //! values in a Sigma list (`detc match`), a one-line YAML flow list (`detc check`), many
 //! selections in one Sigma rule (`detc check`), one JSON event with many keys (`detc match`),
-//! a selection that is a list of many maps (`detc check`, `detc match`), and a long
-//! `base64offset contains` value (`detc test`, `detc match`; peak RSS is the figure).
+//! a selection that is a list of many maps (`detc check`, `detc match`), a condition naming
+//! many selections one by one (`detc check`), one map of many fields (`detc check`), many
+//! selections in a `.det` rule (`detc test`), and a long `base64offset contains` value
+//! (`detc test`, `detc match`; peak RSS is the figure).
 //!
 //! Run: `cargo bench --bench linear_limits` (DETC_LIMIT_CASES=name,name picks cases by the
 //! start of their names, DETC_LIMIT_MAX caps the size, e.g. 100000, DETC_BIN runs another
@@ -83,6 +85,46 @@ fn sigma_selections(n: usize) -> String {
         writeln!(s, "  sel{i}:\n    Image|endswith: '\\v{i}'").unwrap();
     }
     s.push_str("  condition: 1 of sel*\nlevel: low\n");
+    s
+}
+
+/// Sigma rule with `n` selections named one by one in the condition (`sel0 or sel1 or ...`).
+fn sigma_or_condition(n: usize) -> String {
+    let mut s = sigma_head("named selections");
+    s.push_str("detection:\n");
+    for i in 0..n {
+        writeln!(s, "  sel{i}:\n    Image|endswith: '\\x{i}.exe'").unwrap();
+    }
+    let names: Vec<String> = (0..n).map(|i| format!("sel{i}")).collect();
+    write!(s, "  condition: {}\nlevel: low\n", names.join(" or ")).unwrap();
+    s
+}
+
+/// Sigma rule whose selection is one map of `n` fields (an AND of `n` matchers).
+fn sigma_many_fields(n: usize) -> String {
+    let mut s = sigma_head("many fields");
+    s.push_str("detection:\n  selection:\n");
+    for i in 0..n {
+        writeln!(s, "    F{i}: 'v{i}'").unwrap();
+    }
+    s.push_str("  condition: selection\nlevel: low\n");
+    s
+}
+
+/// `.det` rule with `n` selections and `condition 1 of sel*`, with a hit and a miss.
+fn det_selections(n: usize) -> String {
+    let mut s = String::from(
+        "rule many_selections {\n  title \"t\"\n  logsource product=windows category=process_creation\n",
+    );
+    for i in 0..n {
+        writeln!(s, "  sel{i} = Image endswith \"\\x{i}.exe\"").unwrap();
+    }
+    write!(
+        s,
+        "  condition 1 of sel*\n  test hit {{ Image: \"C:\\x{}.exe\" }}\n  test miss {{ Image: \"nothing\" }}\n}}\n",
+        n / 2
+    )
+    .unwrap();
     s
 }
 
@@ -222,6 +264,30 @@ fn cases() -> Vec<Case> {
             setup: |d, n| {
                 let r = write(d, "r.yml", &sigma_selections(n));
                 args(&["check", &r])
+            },
+        },
+        Case {
+            name: "or-condition (check)",
+            sizes: COUNTS,
+            setup: |d, n| {
+                let r = write(d, "r.yml", &sigma_or_condition(n));
+                args(&["check", &r])
+            },
+        },
+        Case {
+            name: "many-fields (check)",
+            sizes: COUNTS,
+            setup: |d, n| {
+                let r = write(d, "r.yml", &sigma_many_fields(n));
+                args(&["check", &r])
+            },
+        },
+        Case {
+            name: "det-selections (test)",
+            sizes: COUNTS,
+            setup: |d, n| {
+                let r = write(d, "r.det", &det_selections(n));
+                args(&["test", &r])
             },
         },
         Case {

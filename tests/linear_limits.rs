@@ -164,3 +164,113 @@ fn many_contains_values() {
     let expr = normalize(&rules[0], NormOptions::default()).expect("normalises");
     assert!(run_examples(&rules[0], &expr).is_empty());
 }
+
+/// A condition naming each of 50,000 selections (`sel0 or sel1 or ...`): checked without an
+/// undefined or unused selection, and normalised to one `Or` of them all (each name was once
+/// looked up by scanning the selections), with an undefined name still reported.
+#[test]
+fn condition_naming_many_selections() {
+    let n = 50_000;
+    let mut text = sigma_head();
+    text.push_str("detection:\n");
+    for i in 0..n {
+        writeln!(text, "  sel{i}:\n    Image: 'a{i}'").unwrap();
+    }
+    let names: Vec<String> = (0..n).map(|i| format!("sel{i}")).collect();
+    writeln!(text, "  condition: {}", names.join(" or ")).unwrap();
+    let (rules, diags) = sigma::read(SourceId(0), &text);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
+    let checks = detc::ir::check::check_rule(&rules[0], NormOptions::default());
+    assert!(checks.iter().all(|d| !d.is_error()), "{checks:#?}");
+    let expr = normalize(&rules[0], NormOptions::default()).expect("normalises");
+    let detc::ir::norm::Expr::Or(xs) = &expr else {
+        panic!("not an Or")
+    };
+    assert_eq!(xs.len(), n);
+
+    let undefined = text.replace(" or sel777 or", " or nope or");
+    let (rules, _) = sigma::read(SourceId(0), &undefined);
+    let checks = detc::ir::check::check_rule(&rules[0], NormOptions::default());
+    let codes: Vec<&str> = checks.iter().map(|d| d.code).collect();
+    assert!(codes.contains(&"undefined-selection"), "{codes:?}");
+    assert!(normalize(&rules[0], NormOptions::default()).is_err());
+}
+
+/// A `.det` rule of 50,000 selections whose example fails: the diagnostic names the one
+/// selection that matched (each selection was once normalised on a copy of the whole rule).
+#[test]
+fn failing_example_among_many_selections() {
+    let n = 50_000;
+    let mut text = String::from(
+        "rule big {\n  title \"t\"\n  logsource product=windows category=process_creation\n",
+    );
+    for i in 0..n {
+        writeln!(text, "  sel{i} = Image endswith \"\\x{i}.exe\"").unwrap();
+    }
+    text.push_str("  condition 1 of sel*\n  test miss { Image: \"C:\\x31337.exe\" }\n}\n");
+    let (rules, diags) = detc::dsl::parse(SourceId(0), &text);
+    assert!(diags.is_empty(), "{diags:#?}");
+    let expr = normalize(&rules[0], NormOptions::default()).expect("normalises");
+    let failed = run_examples(&rules[0], &expr);
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        failed[0]
+            .notes
+            .iter()
+            .any(|n| n == "selections that matched: `sel31337`"),
+        "{:#?}",
+        failed[0]
+    );
+}
+
+/// One Sigma map of 20,000 fields, and a `.det` group testing 10,000 fields twice each: both
+/// are written as Sigma (the repeats merged into `|all` lists), with no repeated key (the
+/// writer once compared each field with every earlier one).
+#[test]
+fn group_with_many_fields() {
+    let n = 20_000;
+    let mut text = sigma_head();
+    text.push_str("detection:\n  selection:\n");
+    for i in 0..n {
+        writeln!(text, "    F{i}: 'v{i}'").unwrap();
+    }
+    text.push_str("  condition: selection\n");
+    let (rules, diags) = sigma::read(SourceId(0), &text);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
+    assert!(sigma::check_writable(&rules[0]).is_empty());
+    let out = sigma::write(&rules[0]);
+    assert!(
+        out.contains("F19999: 'v19999'"),
+        "{}",
+        &out[out.len() - 200..]
+    );
+
+    let mut det = String::from(
+        "rule twice {\n  title \"t\"\n  logsource product=windows category=process_creation\n  s = {\n",
+    );
+    for i in 0..n / 2 {
+        writeln!(
+            det,
+            "    F{i} contains \"a{i}\"\n    F{i} contains \"b{i}\""
+        )
+        .unwrap();
+    }
+    det.push_str("  }\n  condition s\n}\n");
+    let (rules, diags) = detc::dsl::parse(SourceId(0), &det);
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert!(sigma::check_writable(&rules[0]).is_empty());
+    let out = sigma::write(&rules[0]);
+    assert!(
+        out.contains("F9999|contains|all:"),
+        "{}",
+        &out[out.len() - 300..]
+    );
+    let (mut back, diags) = sigma::read(SourceId(0), &out);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
+    let mut rule = rules[0].clone();
+    sigma::clear_spans(&mut rule);
+    sigma::clear_spans(&mut back[0]);
+    let same = normalize(&back[0], NormOptions::default()).unwrap()
+        == normalize(&rule, NormOptions::default()).unwrap();
+    assert!(same, "the written rule reads back to the same condition");
+}
