@@ -128,6 +128,42 @@ fn det_selections(n: usize) -> String {
     s
 }
 
+/// `.det` rule whose selection is `n` groups `{ ... } or { ... }` (Sigma's list of maps).
+fn det_or_groups(n: usize) -> String {
+    let mut s = String::from(
+        "rule or_groups {\n  title \"t\"\n  logsource product=windows category=process_creation\n  s = ",
+    );
+    for i in 0..n {
+        if i > 0 {
+            s.push_str("\n    or ");
+        }
+        write!(
+            s,
+            "{{\n    Image endswith \"\\v{i}\"\n    User \"u{i}\"\n  }}"
+        )
+        .unwrap();
+    }
+    s.push_str("\n  condition s\n  test miss { Image: \"nothing\" }\n}\n");
+    s
+}
+
+/// `.det` rule with `n` selection lines that each have a syntax error (a second matcher on
+/// the line): `n` diagnostics in one file.
+fn det_errors(n: usize) -> String {
+    let mut s = String::from(
+        "rule errors {\n  title \"t\"\n  logsource product=windows category=process_creation\n",
+    );
+    for i in 0..n {
+        writeln!(
+            s,
+            "  sel{i} = {{ Image endswith \"\\v{i}\" User \"u{i}\" }}"
+        )
+        .unwrap();
+    }
+    s.push_str("  condition 1 of sel*\n}\n");
+    s
+}
+
 /// Sigma rule whose selection is a list of `n` maps (OR of ANDs).
 fn sigma_or_maps(n: usize) -> String {
     let mut s = sigma_head("many maps");
@@ -288,6 +324,22 @@ fn cases() -> Vec<Case> {
             setup: |d, n| {
                 let r = write(d, "r.det", &det_selections(n));
                 args(&["test", &r])
+            },
+        },
+        Case {
+            name: "det-or-groups (test)",
+            sizes: COUNTS,
+            setup: |d, n| {
+                let r = write(d, "r.det", &det_or_groups(n));
+                args(&["test", &r])
+            },
+        },
+        Case {
+            name: "det-errors (check)",
+            sizes: COUNTS,
+            setup: |d, n| {
+                let r = write(d, "r.det", &det_errors(n));
+                args(&["check", &r])
             },
         },
         Case {

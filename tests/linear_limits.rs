@@ -274,3 +274,30 @@ fn group_with_many_fields() {
         == normalize(&rule, NormOptions::default()).unwrap();
     assert!(same, "the written rule reads back to the same condition");
 }
+
+/// 5,000 diagnostics in one 50,000-line file are each rendered at their line and column (every
+/// rendering once built the file's line table, and every position counted the newlines before
+/// it).
+#[test]
+fn many_diagnostics_in_one_big_file() {
+    let lines = 50_000;
+    let text: String = (0..lines).map(|i| format!("line {i} é text\n")).collect();
+    let mut sources = Sources::new();
+    let id = sources.add("big.det", text.clone());
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    for line in (0..lines).step_by(10) {
+        // The column after `line N é `: characters, not bytes.
+        let col = format!("line {line} é ").chars().count() + 1;
+        let at = starts[line] + format!("line {line} é ").len();
+        let d = detc::diag::Diagnostic::error("syntax", "bad")
+            .at(detc::diag::Loc::new(id, detc::diag::Span::new(at, at + 4)));
+        assert_eq!(sources.line_col(id, at as u32), (line + 1, col));
+        let out = sources.render(&d, false);
+        assert!(
+            out.contains(&format!("big.det:{}:{col}", line + 1)),
+            "{out}"
+        );
+    }
+}
