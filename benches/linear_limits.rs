@@ -11,8 +11,9 @@
 //! selections in one Sigma rule (`detc check`), one JSON event with many keys (`detc match`),
 //! a selection that is a list of many maps (`detc check`, `detc match`), a condition naming
 //! many selections one by one (`detc check`), one map of many fields (`detc check`), many
-//! selections in a `.det` rule (`detc test`), and a long `base64offset contains` value
-//! (`detc test`, `detc match`; peak RSS is the figure).
+//! selections or `or` groups in a `.det` rule (`detc test`), many syntax errors in one file
+//! (`detc check`), a correlation of many rules (`detc match`), and a long `base64offset
+//! contains` value (`detc test`, `detc match`; peak RSS is the figure).
 //!
 //! Run: `cargo bench --bench linear_limits` (DETC_LIMIT_CASES=name,name picks cases by the
 //! start of their names, DETC_LIMIT_MAX caps the size, e.g. 100000, DETC_BIN runs another
@@ -161,6 +162,24 @@ fn det_errors(n: usize) -> String {
         .unwrap();
     }
     s.push_str("  condition 1 of sel*\n}\n");
+    s
+}
+
+/// `n` Sigma rules in one file and a correlation of all of them.
+fn sigma_correlation(n: usize) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        writeln!(
+            s,
+            "title: r{i}\nname: r{i}\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\v{i}'\n  condition: sel\n---"
+        )
+        .unwrap();
+    }
+    s.push_str("title: c\ncorrelation:\n  type: event_count\n  rules:\n");
+    for i in 0..n {
+        writeln!(s, "    - r{i}").unwrap();
+    }
+    s.push_str("  group-by:\n    - User\n  timespan: 1h\n  condition:\n    gte: 10\n");
     s
 }
 
@@ -340,6 +359,16 @@ fn cases() -> Vec<Case> {
             setup: |d, n| {
                 let r = write(d, "r.det", &det_errors(n));
                 args(&["check", &r])
+            },
+        },
+        Case {
+            name: "correlation-refs (match, 1000 events)",
+            // A million rules is over the 64 MiB rule file limit.
+            sizes: &[10_000, 100_000],
+            setup: |d, n| {
+                let r = write(d, "r.yml", &sigma_correlation(n));
+                let e = write(d, "e.jsonl", &events(1000, n));
+                args(&["match", "--rules", &r, "--events", &e])
             },
         },
         Case {

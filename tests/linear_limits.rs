@@ -301,3 +301,60 @@ fn many_diagnostics_in_one_big_file() {
         );
     }
 }
+
+/// A correlation of 50,000 rules: every reference resolves, for `detc match` and for the
+/// targets, to the first rule of that name, and the one unknown name is reported (each
+/// reference once scanned all rules).
+#[test]
+fn correlation_of_many_rules() {
+    let n = 50_000;
+    let text = format!(
+        "{}name: base\ndetection:\n  sel:\n    Image: x\n  condition: sel\n---\ntitle: c\ncorrelation:\n  type: event_count\n  rules:\n    - base\n  group-by:\n    - User\n  timespan: 1h\n  condition:\n    gte: 10\n",
+        sigma_head()
+    );
+    let (parsed, diags) = sigma::read(SourceId(0), &text);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
+    let (base, mut corr) = (parsed[0].clone(), parsed[1].clone());
+    let mut rules: Vec<detc::ir::Rule> = (0..n)
+        .map(|i| {
+            let mut r = base.clone();
+            r.name = format!("r{i}");
+            r.meta.sigma_name = Some(format!("s{i}"));
+            r
+        })
+        .collect();
+    // A later rule whose Sigma name repeats an earlier rule's name: the earlier one wins.
+    rules[n - 1].meta.sigma_name = Some("r7".into());
+    let detc::ir::RuleBody::Correlation(c) = &mut corr.body else {
+        panic!("not a correlation")
+    };
+    c.rules = (0..n)
+        .map(|i| detc::ir::Spanned::new(format!("s{i}"), detc::diag::Span::default()))
+        .collect();
+    c.rules[0].value = "r7".into();
+    rules.push(corr);
+
+    // `s49999` is gone (renamed): the one unknown reference among 50,000.
+    let (_, diags) = detc::eval::correlate::Correlator::new(&rules);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].code, "unknown-rule");
+    assert!(
+        diags[0].message.contains("`s49999`"),
+        "{}",
+        diags[0].message
+    );
+
+    let exprs = vec![None; rules.len()];
+    let cx = detc::target::Ctx {
+        rules: &rules,
+        exprs: &exprs,
+    };
+    let keys = ["r7", "s123", "s49998", "nope", "s49999"];
+    assert_eq!(
+        cx.find_all(&keys),
+        [Some(7), Some(123), Some(49_998), None, None]
+    );
+    for k in keys {
+        assert_eq!(cx.find(k), cx.find_all(&[k])[0]);
+    }
+}
