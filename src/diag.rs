@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use codespan_reporting::diagnostic as cs;
-use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::files;
 use codespan_reporting::term;
 use serde::Serialize;
 
@@ -65,6 +65,10 @@ impl Loc {
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Vec<(PathBuf, String)>,
+    /// Per file, the byte offset where each line starts, computed once on first use: a line
+    /// and column found by scanning the text from its start (or a line table built per
+    /// rendered diagnostic) made 10,000 diagnostics in one big file quadratic.
+    lines: Vec<std::sync::OnceLock<Vec<usize>>>,
 }
 
 impl Sources {
@@ -73,6 +77,7 @@ impl Sources {
     }
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> SourceId {
         self.files.push((path.into(), text));
+        self.lines.push(std::sync::OnceLock::new());
         SourceId((self.files.len() - 1) as u32)
     }
     pub fn path(&self, id: SourceId) -> &Path {
@@ -94,16 +99,58 @@ impl Sources {
         while !text.is_char_boundary(off) {
             off -= 1;
         }
-        let before = &text[..off];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = text[line_start..off].chars().count() + 1;
-        (line, col)
+        let starts = self.line_starts(id);
+        let line = starts.partition_point(|&s| s <= off) - 1;
+        let col = text[starts[line]..off].chars().count() + 1;
+        (line + 1, col)
+    }
+    /// Byte offsets where the lines of a file start (the first is 0).
+    fn line_starts(&self, id: SourceId) -> &[usize] {
+        self.lines[id.0 as usize]
+            .get_or_init(|| codespan_reporting::files::line_starts(self.text(id)).collect())
+    }
+    /// Where line `i` (0-based) starts; the text's length for the line after the last.
+    fn line_start(&self, id: SourceId, i: usize) -> Result<usize, files::Error> {
+        let starts = self.line_starts(id);
+        match i.cmp(&starts.len()) {
+            std::cmp::Ordering::Less => Ok(starts[i]),
+            std::cmp::Ordering::Equal => Ok(self.text(id).len()),
+            std::cmp::Ordering::Greater => Err(files::Error::LineTooLarge {
+                given: i,
+                max: starts.len() - 1,
+            }),
+        }
     }
     /// `path:line:col` of a location.
     pub fn position(&self, loc: Loc) -> String {
         let (l, c) = self.line_col(loc.source, loc.span.start);
         format!("{}:{}:{}", self.path(loc.source).display(), l, c)
+    }
+}
+
+/// The run's sources as codespan sees them, with the cached line tables.
+struct RenderFiles<'a>(&'a Sources);
+
+impl<'a> files::Files<'a> for RenderFiles<'a> {
+    type FileId = u32;
+    type Name = std::path::Display<'a>;
+    type Source = &'a str;
+
+    fn name(&'a self, id: u32) -> Result<Self::Name, files::Error> {
+        Ok(self.0.path(SourceId(id)).display())
+    }
+    fn source(&'a self, id: u32) -> Result<&'a str, files::Error> {
+        Ok(self.0.text(SourceId(id)))
+    }
+    fn line_index(&'a self, id: u32, byte_index: usize) -> Result<usize, files::Error> {
+        let starts = self.0.line_starts(SourceId(id));
+        Ok(starts
+            .partition_point(|&s| s <= byte_index)
+            .saturating_sub(1))
+    }
+    fn line_range(&'a self, id: u32, line: usize) -> Result<std::ops::Range<usize>, files::Error> {
+        let id = SourceId(id);
+        Ok(self.0.line_start(id, line)?..self.0.line_start(id, line + 1)?)
     }
 }
 
@@ -293,21 +340,8 @@ impl Sources {
 
     /// Render rustc-style: `error[code]: message`, ` --> path:line:col`, the line and a caret.
     pub fn render(&self, d: &Diagnostic, color: bool) -> String {
-        // Only the files this diagnostic points into: building line tables for every file of a
-        // large run, once per diagnostic, made rendering quadratic.
-        let mut files = SimpleFiles::new();
-        let mut ids: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-        for src in d
-            .loc
-            .iter()
-            .map(|l| l.source)
-            .chain(d.secondary.iter().map(|s| s.loc.source))
-        {
-            ids.entry(src.0).or_insert_with(|| {
-                let (p, t) = &self.files[src.0 as usize];
-                files.add(p.display().to_string(), t.as_str())
-            });
-        }
+        // The files' line tables are built once per run (see `lines`), not per diagnostic.
+        let files = RenderFiles(self);
         let sev = match d.severity {
             Severity::Error => cs::Severity::Error,
             Severity::Warning => cs::Severity::Warning,
@@ -323,13 +357,12 @@ impl Sources {
             .with_message(message);
         let mut labels = Vec::new();
         if let Some(l) = d.loc {
-            labels.push(
-                cs::Label::primary(ids[&l.source.0], l.span.range()).with_message(d.label.clone()),
-            );
+            labels
+                .push(cs::Label::primary(l.source.0, l.span.range()).with_message(d.label.clone()));
         }
         for s in &d.secondary {
             labels.push(
-                cs::Label::secondary(ids[&s.loc.source.0], s.loc.span.range())
+                cs::Label::secondary(s.loc.source.0, s.loc.span.range())
                     .with_message(s.message.clone()),
             );
         }

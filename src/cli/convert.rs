@@ -91,7 +91,10 @@ pub fn run(out: &Printer, a: ConvertArgs) -> ExitCode {
                 To::Dsl => "\n",
                 To::Sigma => "---\n",
             };
-            print!("{}", texts.join(sep));
+            // A reader that stops early (`| head`) closes the pipe: not worth a panic.
+            let mut stdout = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut stdout, texts.join(sep).as_bytes());
+            let _ = std::io::Write::flush(&mut stdout);
             out.diagnostics(&mut diags, &sources);
             exit_code(&diags)
         }

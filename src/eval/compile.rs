@@ -10,6 +10,7 @@ use crate::ir::norm::{Expr, Position, Test};
 use crate::ir::{CmpOp, Modifier, Rule};
 
 use super::event::{Event, Val};
+use super::literals::Literals;
 use super::pattern::Pattern;
 use super::regex::{self as re, Regex};
 
@@ -108,7 +109,7 @@ enum Node {
         slot: Option<u32>,
         /// The folded literals (for the prefilter).
         lits: Vec<String>,
-        ac: Box<aho_corasick::AhoCorasick>,
+        ac: Box<Literals>,
     },
     /// `slot` is `None` for keywords (every value of the event).
     Pred {
@@ -283,15 +284,18 @@ fn merge_contains(kids: Vec<Node>) -> Node {
         return Node::Or(kids);
     }
     let mut rest = Vec::new();
+    // In order of first appearance; `group_of` finds a slot's group without a scan.
     let mut groups: Vec<(Option<u32>, Vec<String>)> = Vec::new();
+    let mut group_of: FxHashMap<Option<u32>, usize> = FxHashMap::default();
     for k in kids {
         match contains_of(&k) {
             Some((slot, lit)) if by_slot[&slot] >= MERGE_CONTAINS => {
                 let lit = lit.to_string();
-                match groups.iter_mut().find(|(s, _)| *s == slot) {
-                    Some((_, ls)) => ls.push(lit),
-                    None => groups.push((slot, vec![lit])),
-                }
+                let g = *group_of.entry(slot).or_insert_with(|| {
+                    groups.push((slot, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[g].1.push(lit);
             }
             _ => rest.push(k),
         }
@@ -299,18 +303,15 @@ fn merge_contains(kids: Vec<Node>) -> Node {
     for (slot, mut lits) in groups {
         lits.sort_unstable();
         lits.dedup();
-        // Small automata: a contiguous NFA (with the crate's SIMD prefilter) keeps thousands of
-        // these cheap in memory.
-        match aho_corasick::AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(&lits)
-        {
+        // Contiguous NFAs (with the crate's SIMD prefilter) keep thousands of these cheap in
+        // memory; `Literals` splits a set whose single automaton would be slow to build.
+        match Literals::new(&lits) {
             Ok(ac) => rest.push(Node::AnyContains {
                 slot,
                 lits,
                 ac: Box::new(ac),
             }),
-            // Cannot happen for a few short literals; keep the tests as they were.
+            // Cannot happen for short literals; keep the tests as they were.
             Err(_) => rest.extend(lits.into_iter().map(|l| Node::Pred {
                 slot,
                 test: CTest::Str(Pattern::contains(&l)),
@@ -324,13 +325,22 @@ fn merge_contains(kids: Vec<Node>) -> Node {
     }
 }
 
-/// The slot (`None`: keyword) and folded literal of a case-insensitive `contains` test.
+/// Longest literal merged into a [`Node::AnyContains`]: an automaton holds a state per byte
+/// of its literals (tens of bytes each while it is built), so a 5 MB `base64offset` value
+/// took over a gigabyte; a long literal is searched for on its own (`memmem`, linear memory).
+const MAX_MERGED_LITERAL: usize = 256;
+
+/// The slot (`None`: keyword) and folded literal of a case-insensitive `contains` test whose
+/// literal is short enough to merge.
 fn contains_of(n: &Node) -> Option<(Option<u32>, &str)> {
     match n {
         Node::Pred {
             slot,
             test: CTest::Str(p),
-        } if !p.cased => p.contains_literal().map(|l| (*slot, l)),
+        } if !p.cased => p
+            .contains_literal()
+            .filter(|l| l.len() <= MAX_MERGED_LITERAL)
+            .map(|l| (*slot, l)),
         _ => None,
     }
 }
@@ -471,6 +481,20 @@ fn best(clauses: Vec<Clause>) -> Option<Clause> {
         .max_by_key(|c| (c.iter().map(|(_, l)| l.len()).min(), usize::MAX - c.len()))
 }
 
+/// Longest literal in a prefilter clause. A match contains the whole literal, so it contains
+/// its beginning too; the prefilter automaton then holds a few dozen states per literal, not
+/// one per byte of a 5 MB `base64offset` value.
+const MAX_CLAUSE_LITERAL: usize = 64;
+
+/// `l`, cut to at most [`MAX_CLAUSE_LITERAL`] bytes (at a character boundary).
+fn clause_literal(l: &str) -> String {
+    let mut end = l.len().min(MAX_CLAUSE_LITERAL);
+    while !l.is_char_boundary(end) {
+        end -= 1;
+    }
+    l[..end].to_string()
+}
+
 /// Clauses (all of which hold for every matching event) or `None` when none is known.
 fn required(n: &Node) -> Option<Vec<Clause>> {
     match n {
@@ -493,7 +517,7 @@ fn required(n: &Node) -> Option<Vec<Clause>> {
         Node::AnyContains { lits, .. } if lits.iter().any(String::is_empty) => None,
         Node::AnyContains { slot, lits, .. } => {
             let s = slot.unwrap_or(ANY_FIELD);
-            Some(vec![lits.iter().map(|l| (s, l.clone())).collect()])
+            Some(vec![lits.iter().map(|l| (s, clause_literal(l))).collect()])
         }
         Node::Not(_) | Node::Const(_) => None,
         Node::Pred { slot, test } => match test {
@@ -501,7 +525,11 @@ fn required(n: &Node) -> Option<Vec<Clause>> {
                 // Keywords: the literal may be in any field.
                 let s = slot.unwrap_or(ANY_FIELD);
                 let lits = p.required_literals();
-                (!lits.is_empty()).then(|| lits.into_iter().map(|l| vec![(s, l)]).collect())
+                (!lits.is_empty()).then(|| {
+                    lits.into_iter()
+                        .map(|l| vec![(s, clause_literal(&l))])
+                        .collect()
+                })
             }
             _ => None,
         },

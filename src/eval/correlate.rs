@@ -81,11 +81,18 @@ impl Correlator {
     pub fn new(rules: &[Rule]) -> (Correlator, Vec<Diagnostic>) {
         let mut c = Correlator::default();
         let mut diags = Vec::new();
-        let find = |n: &str| {
-            rules.iter().position(|r| {
-                r.name == n || r.meta.sigma_name.as_deref() == Some(n) || r.id() == Some(n)
-            })
-        };
+        // Name, Sigma name or id -> the first rule it names (one map, not a scan per
+        // reference: a correlation of 100,000 rules must not be quadratic).
+        let mut names: FxHashMap<&str, usize> = FxHashMap::default();
+        for (i, r) in rules.iter().enumerate() {
+            for k in [Some(r.name.as_str()), r.meta.sigma_name.as_deref(), r.id()]
+                .into_iter()
+                .flatten()
+            {
+                names.entry(k).or_insert(i);
+            }
+        }
+        let find = |n: &str| names.get(n).copied();
         for (ri, r) in rules.iter().enumerate() {
             let RuleBody::Correlation(corr) = &r.body else {
                 continue;

@@ -8,7 +8,7 @@
 //! match of the rule (see [`Compiled::required_clauses`]); a literal found in another field
 //! does not count. The prefilter is sound, so skipping never loses a match.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use super::literals::{Literals, Part};
 use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
@@ -75,7 +75,7 @@ struct Prefilter {
     /// Candidate rules without a clause (always evaluated), ascending.
     always: Vec<u32>,
     /// The literals looked for in named fields; run over those fields' text only.
-    ac: Option<AhoCorasick>,
+    ac: Option<Literals>,
     /// The keyword literals (looked for in every field), run over all fields. Kept apart so
     /// that keyword rules do not make the big automaton read every field.
     kw: Option<Keywords>,
@@ -98,7 +98,7 @@ enum Keywords {
     /// from one byte on) and every keyword checked at it: none is missed.
     Packed(aho_corasick::packed::Searcher, Vec<Box<str>>),
     /// Many keywords: an overlapping automaton search like the named-field one.
-    Automaton(AhoCorasick),
+    Automaton(Literals),
 }
 
 /// Per-thread scratch space, reused across events (no allocation per event in steady state),
@@ -379,11 +379,17 @@ impl Engine {
         let hay = std::mem::take(&mut s.hay);
         let ends = std::mem::take(&mut s.seg_end);
         if let Some(ac) = &pre.ac {
-            self.scan(ac, &hay[..named_end], 0, &pre, &ends[..named_segs], s, g);
+            for part in ac.parts() {
+                self.scan(part, &hay[..named_end], 0, &pre, &ends[..named_segs], s, g);
+            }
         }
         match &pre.kw {
             None => {}
-            Some(Keywords::Automaton(kw)) => self.scan(kw, &hay, pre.kw_base, &pre, &ends, s, g),
+            Some(Keywords::Automaton(kw)) => {
+                for part in kw.parts() {
+                    self.scan(part, &hay, pre.kw_base, &pre, &ends, s, g);
+                }
+            }
             Some(Keywords::Packed(searcher, words)) => {
                 s.scanned += hay.len() as u64;
                 let mut at = 0;
@@ -437,7 +443,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn scan(
         &self,
-        ac: &AhoCorasick,
+        part: &Part,
         hay: &str,
         base: u32,
         pre: &Prefilter,
@@ -448,7 +454,7 @@ impl Engine {
         s.scanned += hay.len() as u64;
         let mut seg = 0usize;
         // Overlapping matches come in order of their end, so segments only move forward.
-        for m in ac.find_overlapping_iter(hay) {
+        for m in part.ac.find_overlapping_iter(hay) {
             let last = m.end() - 1;
             while seg < seg_end.len() && seg_end[seg] <= last {
                 seg += 1;
@@ -458,7 +464,8 @@ impl Engine {
             }
             s.found += 1;
             let slot = s.seg_slot[seg];
-            self.hit(base + m.pattern().as_u32(), seg as u32, slot, pre, s, g);
+            let id = part.ids[m.pattern().as_usize()];
+            self.hit(base + id, seg as u32, slot, pre, s, g);
         }
     }
 
@@ -513,17 +520,13 @@ fn push_segment(
 }
 
 /// A prefilter automaton over `lits` (`None` when there are none, or it cannot be built).
-fn build_automaton(lits: &[&str]) -> Option<AhoCorasick> {
+fn build_automaton(lits: &[&str]) -> Option<Literals> {
     if lits.is_empty() {
         return None;
     }
     // The contiguous NFA measured fastest here (ahead of the non-contiguous one) and uses a
     // fraction of a DFA's memory (a DFA per class cost ~165 MiB; docs/PERFORMANCE.md).
-    AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(lits)
-        .ok()
+    Literals::new(lits).ok()
 }
 
 /// Field names holding an event's time, in order of preference.

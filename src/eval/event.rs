@@ -2,6 +2,8 @@
 //! values, with the case-folded text of every value computed once when the event is built (so
 //! that thousands of case-insensitive tests do not fold the same text again).
 
+use rustc_hash::FxHashMap;
+
 use crate::ir::norm::{parse_number, Number};
 
 /// One value of a field.
@@ -120,9 +122,26 @@ pub fn fold(s: &str) -> String {
 pub(crate) const MAX_DEPTH: usize = 32;
 
 /// A flat event: field name -> values (a list-valued field has several).
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Fields are added through [`Event::push`] and [`Event::set`], which keep the name index up
+/// to date; `fields` is public for reading.
+#[derive(Debug, Clone, Default)]
 pub struct Event {
     pub fields: Vec<(Box<str>, Vec<Val>)>,
+    /// Name -> index into `fields`, built once the event has [`INDEX_FROM`] fields: finding a
+    /// name by scanning made an event of 100,000 keys cost time quadratic in its size, while
+    /// the usual event (a few dozen fields) is scanned faster than it is hashed.
+    index: Option<FxHashMap<Box<str>, u32>>,
+}
+
+/// Fields from which an [`Event`] indexes its names.
+const INDEX_FROM: usize = 32;
+
+/// Two events are equal when their fields are (the index is derived from them).
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        self.fields == other.fields
+    }
 }
 
 impl Event {
@@ -172,25 +191,51 @@ impl Event {
 
     /// Append a value to a field (creating it).
     pub fn push(&mut self, name: &str, v: Val) {
-        match self.fields.iter_mut().find(|(k, _)| &**k == name) {
-            Some((_, vals)) => vals.push(v),
-            None => self.fields.push((name.into(), vec![v])),
+        match self.position(name) {
+            Some(i) => self.fields[i].1.push(v),
+            None => self.add(name, vec![v]),
         }
     }
 
     /// Set a field's values, replacing any previous ones.
     pub fn set(&mut self, name: &str, vals: Vec<Val>) {
-        match self.fields.iter_mut().find(|(k, _)| &**k == name) {
-            Some((_, old)) => *old = vals,
-            None => self.fields.push((name.into(), vals)),
+        match self.position(name) {
+            Some(i) => self.fields[i].1 = vals,
+            None => self.add(name, vals),
         }
     }
 
     pub fn get(&self, name: &str) -> Option<&[Val]> {
-        self.fields
-            .iter()
-            .find(|(k, _)| &**k == name)
-            .map(|(_, v)| v.as_slice())
+        self.position(name).map(|i| self.fields[i].1.as_slice())
+    }
+
+    /// Where the field `name` is in `fields`.
+    fn position(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(name).map(|&i| i as usize),
+            None => self.fields.iter().position(|(k, _)| &**k == name),
+        }
+    }
+
+    /// A new field (not yet in the event).
+    fn add(&mut self, name: &str, vals: Vec<Val>) {
+        let i = self.fields.len();
+        self.fields.push((name.into(), vals));
+        match &mut self.index {
+            Some(ix) => {
+                ix.insert(name.into(), i as u32);
+            }
+            None if self.fields.len() >= INDEX_FROM => {
+                self.index = Some(
+                    self.fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (k, _))| (k.clone(), i as u32))
+                        .collect(),
+                );
+            }
+            None => {}
+        }
     }
 
     /// The first value of a field as text.

@@ -38,6 +38,9 @@ struct State<'e> {
     keys: Vec<u64>,
 }
 
+/// Keys of one object compared by scanning; more go into a hash set.
+const SCAN_KEYS: usize = 32;
+
 fn declined<E: de::Error>() -> E {
     E::custom("left to the general path")
 }
@@ -70,16 +73,31 @@ fn object<'de, A: MapAccess<'de>>(
 ) -> Result<(), A::Error> {
     let base = st.name.len();
     let keys_base = st.keys.len();
+    let mut many: Option<rustc_hash::FxHashSet<u64>> = None;
     while map.next_key_seed(Key(st, !top))?.is_some() {
         let key = &st.name[if top { 0 } else { base + 1 }..];
         if top && key == "Event" {
             return Err(declined());
         }
         let h = key_hash(key);
-        if st.keys[keys_base..].contains(&h) {
+        // A repeat is looked for in the object's keys by scanning while they are few, and in
+        // a set once they are many (an object of 100,000 keys must not be quadratic).
+        let repeated = match &mut many {
+            Some(set) => !set.insert(h),
+            None => {
+                let seen = &st.keys[keys_base..];
+                let repeated = seen.contains(&h);
+                if !repeated && seen.len() >= SCAN_KEYS {
+                    many = Some(seen.iter().copied().chain([h]).collect());
+                } else {
+                    st.keys.push(h);
+                }
+                repeated
+            }
+        };
+        if repeated {
             return Err(declined());
         }
-        st.keys.push(h);
         if key.starts_with('_') {
             map.next_value::<IgnoredAny>()?;
         } else {

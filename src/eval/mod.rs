@@ -11,6 +11,7 @@ pub mod engine;
 pub mod event;
 pub mod evtx_layout;
 pub mod flatjson;
+pub mod literals;
 pub mod logsource;
 pub mod pattern;
 pub mod read;
@@ -19,8 +20,8 @@ pub mod regression;
 pub mod run;
 
 use crate::diag::Diagnostic;
-use crate::ir::norm::{normalize, Expr, NormOptions};
-use crate::ir::{Cond, Expect, Rule, RuleBody, Spanned};
+use crate::ir::norm::{normalize_selection, Expr, NormOptions};
+use crate::ir::{Expect, Rule, RuleBody};
 
 pub use compile::{Compiled, FieldTable, View};
 pub use event::{Event, Val};
@@ -41,23 +42,31 @@ pub fn run_examples(rule: &Rule, expr: &Expr) -> Vec<Diagnostic> {
     }
     let mut table = FieldTable::new();
     let (compiled, mut diags) = Compiled::new(rule, expr, &mut table);
-    // Each named selection on its own, to tell the author which parts matched.
-    let selections: Vec<(String, Compiled)> = selection_exprs(rule)
-        .into_iter()
-        .map(|(name, e)| (name, Compiled::new(rule, &e, &mut table).0))
-        .collect();
+    // Each named selection on its own, to tell the author which parts matched: normalised and
+    // compiled only when an example fails (all of them for each of 100,000 selections made a
+    // big rule's examples quadratic).
+    let mut selections: Option<Vec<(String, Compiled)>> = None;
     for ex in &rule.tests {
         let event = Event::from_json_map(&ex.event);
-        let view = View::new(&event, &table);
-        let hit = compiled.matches(&view);
+        let hit = compiled.matches(&View::new(&event, &table));
         let expected = ex.expect == Expect::Hit;
         if hit == expected {
             continue;
         }
+        let selections = selections.get_or_insert_with(|| {
+            selection_exprs(rule)
+                .into_iter()
+                .map(|(name, e)| (name, Compiled::new(rule, &e, &mut table).0))
+                .collect()
+        });
+        // A view after the selections interned their fields.
+        let view = View::new(&event, &table);
+        let is_matched: Vec<bool> = selections.iter().map(|(_, c)| c.matches(&view)).collect();
         let matched: Vec<&str> = selections
             .iter()
-            .filter(|(_, c)| c.matches(&view))
-            .map(|(n, _)| n.as_str())
+            .zip(&is_matched)
+            .filter(|(_, &m)| m)
+            .map(|((n, _), _)| n.as_str())
             .collect();
         let (msg, label) = if expected {
             (
@@ -81,8 +90,9 @@ pub fn run_examples(rule: &Rule, expr: &Expr) -> Vec<Diagnostic> {
         };
         let unmatched: Vec<&str> = selections
             .iter()
-            .map(|(n, _)| n.as_str())
-            .filter(|n| !matched.contains(n))
+            .zip(&is_matched)
+            .filter(|(_, &m)| !m)
+            .map(|((n, _), _)| n.as_str())
             .collect();
         let mut d = Diagnostic::error(
             "example-failed",
@@ -115,11 +125,7 @@ fn selection_exprs(rule: &Rule) -> Vec<(String, Expr)> {
     det.selections
         .iter()
         .filter_map(|s| {
-            let mut r = rule.clone();
-            if let RuleBody::Detection(d) = &mut r.body {
-                d.condition = Cond::Sel(Spanned::new(s.name.clone(), s.span));
-            }
-            normalize(&r, NormOptions::default())
+            normalize_selection(rule, s, NormOptions::default())
                 .ok()
                 .map(|e| (s.name.clone(), e))
         })

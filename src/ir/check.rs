@@ -200,8 +200,14 @@ fn check_detection(rule: &Rule, det: &Detection, out: &mut Vec<Diagnostic>) {
     }
     // Undefined and unused selections.
     let mut used = vec![false; det.selections.len()];
+    // Name -> first selection of that name (a condition naming 100,000 selections must not
+    // scan them for each name).
+    let mut index: rustc_hash::FxHashMap<&str, usize> = Default::default();
+    for (i, s) in det.selections.iter().enumerate() {
+        index.entry(s.name.as_str()).or_insert(i);
+    }
     walk_cond(&det.condition, &mut |c| match c {
-        Cond::Sel(name) => match det.selections.iter().position(|s| s.name == name.value) {
+        Cond::Sel(name) => match index.get(name.value.as_str()).copied() {
             Some(i) => used[i] = true,
             None => out.push(
                 Diagnostic::error(

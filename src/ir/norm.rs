@@ -138,6 +138,7 @@ pub fn normalize(rule: &Rule, opts: NormOptions) -> Result<Expr, Vec<Diagnostic>
     let mut cx = Cx {
         rule,
         det,
+        by_name: by_name(det),
         opts,
         errors: &mut errors,
         depth: 0,
@@ -150,15 +151,56 @@ pub fn normalize(rule: &Rule, opts: NormOptions) -> Result<Expr, Vec<Diagnostic>
     }
 }
 
+/// Normalise one selection of a detection rule on its own (as if it were the condition).
+pub fn normalize_selection(
+    rule: &Rule,
+    sel: &super::Selection,
+    opts: NormOptions,
+) -> Result<Expr, Vec<Diagnostic>> {
+    let det = rule.detection().ok_or_else(Vec::new)?;
+    let mut errors = Vec::new();
+    let mut cx = Cx {
+        rule,
+        det,
+        by_name: None,
+        opts,
+        errors: &mut errors,
+        depth: 0,
+    };
+    let e = cx.selection_expr(sel);
+    if errors.is_empty() {
+        Ok(simplify(e))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Selections from which a condition's names are looked up in a map rather than by a scan
+/// (a condition naming each of 100,000 selections must not be quadratic).
+const INDEX_SELECTIONS: usize = 16;
+
+/// Selection name -> selection (the first of a name, as [`Detection::selection`]), for
+/// detections with many selections.
+fn by_name(det: &Detection) -> Option<rustc_hash::FxHashMap<&str, &super::Selection>> {
+    (det.selections.len() >= INDEX_SELECTIONS).then(|| {
+        let mut m = rustc_hash::FxHashMap::default();
+        for s in &det.selections {
+            m.entry(s.name.as_str()).or_insert(s);
+        }
+        m
+    })
+}
+
 struct Cx<'a, 'e> {
     rule: &'a Rule,
     det: &'a Detection,
+    by_name: Option<rustc_hash::FxHashMap<&'a str, &'a super::Selection>>,
     opts: NormOptions<'a>,
     errors: &'e mut Vec<Diagnostic>,
     depth: usize,
 }
 
-impl Cx<'_, '_> {
+impl<'a> Cx<'a, '_> {
     fn err(&mut self, span: Span, code: &'static str, msg: String) {
         self.errors
             .push(Diagnostic::error(code, msg).at(self.rule.loc(span)));
@@ -169,7 +211,7 @@ impl Cx<'_, '_> {
             Cond::And(xs) => Expr::And(xs.iter().map(|x| self.cond(x)).collect()),
             Cond::Or(xs) => Expr::Or(xs.iter().map(|x| self.cond(x)).collect()),
             Cond::Not(x) => Expr::Not(Box::new(self.cond(x))),
-            Cond::Sel(name) => match self.det.selection(&name.value) {
+            Cond::Sel(name) => match self.selection(&name.value) {
                 Some(sel) => self.selection_expr(sel),
                 None => {
                     self.err(
@@ -200,6 +242,13 @@ impl Cx<'_, '_> {
                     Quant::All => Expr::And(xs),
                 }
             }
+        }
+    }
+
+    fn selection(&self, name: &str) -> Option<&'a super::Selection> {
+        match &self.by_name {
+            Some(m) => m.get(name).copied(),
+            None => self.det.selection(name),
         }
     }
 

@@ -177,8 +177,11 @@ impl Cx<'_> {
     }
 
     fn duplicate_keys(&mut self, entries: &[(Node, Node)]) {
-        for (i, (k, _)) in entries.iter().enumerate() {
-            if let Some((first, _)) = entries[..i].iter().find(|(f, _)| f.text() == k.text()) {
+        // Keys seen so far, by text (a map of 100,000 selections must not compare each key
+        // with every earlier one).
+        let mut seen: rustc_hash::FxHashMap<Option<&str>, &Node> = Default::default();
+        for (k, _) in entries {
+            if let Some(first) = seen.get(&k.text()).copied() {
                 let msg = format!("key `{}` appears twice", k.text().unwrap_or_default());
                 let first = self.loc(first.span);
                 let d = self.error("duplicate-key", msg, k.span);
@@ -186,6 +189,8 @@ impl Cx<'_> {
                     loc: first,
                     message: "first here".into(),
                 });
+            } else {
+                seen.insert(k.text(), k);
             }
         }
     }

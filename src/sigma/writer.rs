@@ -11,6 +11,8 @@
 
 use std::fmt::Write as _;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::ir::{
     Correlation, Detection, Matcher, Meta, Modifier, Rule, RuleBody, Selection, Value,
 };
@@ -238,20 +240,29 @@ fn merge_duplicate_keys(g: &[Matcher]) -> Vec<Matcher> {
         |m: &Matcher| (m.has(Modifier::All) || m.values.len() == 1) && !m.has(Modifier::Neq);
     // Only keys that actually repeat are touched: `K|contains: a` next to `K|contains|all: [b,
     // c]` is valid YAML and stays as written.
-    let repeated: Vec<String> = g
+    // Sets and maps by key, not scans: a group of 100,000 fields must not be quadratic.
+    let mut keys = FxHashSet::default();
+    let repeated: FxHashSet<String> = g
         .iter()
-        .enumerate()
-        .filter(|(i, m)| g[..*i].iter().any(|o| key_of(o) == key_of(m)))
-        .map(|(_, m)| base(m))
+        .filter(|m| !keys.insert(key_of(m)))
+        .map(base)
         .collect();
     if repeated.is_empty() {
         return g.to_vec();
     }
     let mut out: Vec<Matcher> = Vec::new();
+    // Base key -> index in `out` of its first matcher (repeated keys only).
+    let mut first: FxHashMap<String, usize> = FxHashMap::default();
     for m in g {
-        let dup = out
-            .iter()
-            .position(|o| base(o) == base(m) && repeated.contains(&base(m)));
+        let b = base(m);
+        let dup = if repeated.contains(&b) {
+            first.get(&b).copied()
+        } else {
+            None
+        };
+        if dup.is_none() && repeated.contains(&b) {
+            first.insert(b, out.len());
+        }
         match dup {
             Some(i) if mergeable(&out[i]) && mergeable(m) => {
                 let o = &mut out[i];
@@ -289,8 +300,9 @@ pub fn check_writable(rule: &Rule) -> Vec<crate::diag::Diagnostic> {
                 }
             }
             let merged = merge_duplicate_keys(g);
-            for (i, m) in merged.iter().enumerate() {
-                if merged[..i].iter().any(|o| key_of(o) == key_of(m)) {
+            let mut keys = FxHashSet::default();
+            for m in &merged {
+                if !keys.insert(key_of(m)) {
                     out.push(
                         crate::diag::Diagnostic::error(
                             "sigma-unwritable",

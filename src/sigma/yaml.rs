@@ -204,7 +204,7 @@ pub fn parse(text: &str) -> (Vec<Document>, Option<YamlError>) {
 
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    lines: &'a LineIndex,
+    lines: &'a LineIndex<'a>,
 }
 
 type Ev<'a> = (Event<'a>, Span);
@@ -321,21 +321,57 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Maps the parser's line/column markers to byte offsets.
-struct LineIndex {
-    /// Byte offset where each line starts, and the line's text.
+/// Maps the parser's line/column markers to byte offsets in time independent of the line's
+/// length: a marker's column counts characters, and walking a line from its start for every
+/// marker made a long line (a one-line flow list of 100,000 items) cost time quadratic in its
+/// length.
+struct LineIndex<'t> {
+    text: &'t str,
+    /// Byte offset where each line starts.
     starts: Vec<usize>,
-    text: String,
+    /// Per line, the index in `marks` of its first checkpoint.
+    first_mark: Vec<usize>,
+    /// Byte offsets of every [`MARK_EVERY`]th character of each line (the line's start first).
+    marks: Vec<usize>,
     len: usize,
 }
 
-impl LineIndex {
-    fn new(text: &str) -> LineIndex {
+/// Characters between two checkpoints of [`LineIndex`]: a look-up walks at most this many.
+const MARK_EVERY: usize = 64;
+
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> LineIndex<'t> {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        let mut first_mark = Vec::with_capacity(starts.len());
+        let mut marks = Vec::with_capacity(starts.len() + text.len() / MARK_EVERY);
+        for (k, &start) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(text.len());
+            first_mark.push(marks.len());
+            let line = &text[start..end];
+            if line.is_ascii() {
+                // One character per byte: every checkpoint is a fixed step.
+                marks.extend(
+                    (0..line.len().max(1))
+                        .step_by(MARK_EVERY)
+                        .map(|i| start + i),
+                );
+            } else {
+                marks.extend(
+                    line.char_indices()
+                        .step_by(MARK_EVERY)
+                        .map(|(i, _)| start + i),
+                );
+                if line.is_empty() {
+                    marks.push(start);
+                }
+            }
+        }
         LineIndex {
+            text,
             starts,
-            text: text.to_string(),
+            first_mark,
+            marks,
             len: text.len(),
         }
     }
@@ -343,13 +379,25 @@ impl LineIndex {
     /// Byte offset of a marker (line is 1-based, column 0-based in characters).
     fn byte(&self, m: Marker) -> usize {
         let line = m.line().max(1) - 1;
-        let Some(&start) = self.starts.get(line) else {
+        if line >= self.starts.len() {
             return self.len;
-        };
+        }
         let end = self.starts.get(line + 1).copied().unwrap_or(self.len);
-        let line_text = &self.text[start..end];
-        match line_text.char_indices().nth(m.col()) {
-            Some((i, _)) => start + i,
+        let last_mark = self
+            .first_mark
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.marks.len());
+        let k = self.first_mark[line] + m.col() / MARK_EVERY;
+        if k >= last_mark {
+            return end;
+        }
+        let from = self.marks[k];
+        match self.text[from..end]
+            .char_indices()
+            .nth(m.col() % MARK_EVERY)
+        {
+            Some((i, _)) => from + i,
             None => end,
         }
     }
@@ -400,6 +448,55 @@ mod tests {
         let deep = "[".repeat(200) + &"]".repeat(200);
         let (_, err) = parse(&deep);
         assert!(err.unwrap().message.contains("nested"));
+    }
+
+    /// The checkpointed line index gives what walking each line from its start gives, on
+    /// ASCII and non-ASCII lines, empty lines, past a line's end and past the last line.
+    #[test]
+    fn line_index_agrees_with_a_walk() {
+        let long: String = (0..300)
+            .map(|i| if i % 7 == 0 { 'é' } else { 'a' })
+            .collect();
+        let text = format!("ab\n\n{long}\n{}\nlast é", "x".repeat(200));
+        let idx = LineIndex::new(&text);
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        for (l, line) in lines.iter().enumerate() {
+            let start = idx.starts[l];
+            for col in 0..line.chars().count() + 3 {
+                let want = line
+                    .char_indices()
+                    .nth(col)
+                    .map(|(i, _)| start + i)
+                    .unwrap_or(start + line.len());
+                assert_eq!(
+                    idx.byte(Marker::new(0, l + 1, col)),
+                    want,
+                    "line {l} col {col}"
+                );
+            }
+        }
+        assert_eq!(idx.byte(Marker::new(0, lines.len() + 1, 0)), text.len());
+    }
+
+    /// A one-line flow list of 100,000 items: every item's span is right, and the index holds
+    /// one checkpoint per 64 characters (a look-up walks at most 63), not a walk from the
+    /// line's start per item (which took minutes at this size).
+    #[test]
+    fn long_flow_list_spans() {
+        let n = 100_000;
+        let items: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
+        let text = format!("k: [{}]\n", items.join(", "));
+        let idx = LineIndex::new(&text);
+        assert!(idx.marks.len() <= text.len() / MARK_EVERY + 3);
+        let (docs, err) = parse(&text);
+        assert!(err.is_none());
+        let Kind::Seq(seq) = &docs[0].root.get("k").unwrap().kind else {
+            panic!("not a list")
+        };
+        assert_eq!(seq.len(), n);
+        for (i, node) in seq.iter().enumerate().step_by(997) {
+            assert_eq!(&text[node.span.range()], items[i]);
+        }
     }
 
     #[test]

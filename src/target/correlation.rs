@@ -50,8 +50,9 @@ pub fn render(
     let dialect = &b.spec.dialects[0];
     let mut rules = Vec::new();
     let mut notes: Vec<&str> = Vec::new();
-    for r in &c.rules {
-        let idx = cx.find(&r.value).ok_or_else(|| {
+    let keys: Vec<&str> = c.rules.iter().map(|r| r.value.as_str()).collect();
+    for (r, idx) in c.rules.iter().zip(cx.find_all(&keys)) {
+        let idx = idx.ok_or_else(|| {
             unsupported(
                 format!("the reference to the unknown rule `{}`", r.value),
                 Some(r.span),

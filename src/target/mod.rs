@@ -72,6 +72,24 @@ impl<'a> Ctx<'a> {
             r.name == key || r.meta.sigma_name.as_deref() == Some(key) || r.id() == Some(key)
         })
     }
+
+    /// [`Ctx::find`] for several keys: one pass over the rules rather than one per key (a
+    /// correlation of 100,000 rules must not be quadratic).
+    pub fn find_all(&self, keys: &[&str]) -> Vec<Option<usize>> {
+        let mut found: rustc_hash::FxHashMap<&str, Option<usize>> =
+            keys.iter().map(|k| (*k, None)).collect();
+        for (i, r) in self.rules.iter().enumerate() {
+            for k in [Some(r.name.as_str()), r.meta.sigma_name.as_deref(), r.id()]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(slot @ None) = found.get_mut(k) {
+                    *slot = Some(i);
+                }
+            }
+        }
+        keys.iter().map(|k| found[k]).collect()
+    }
 }
 
 pub trait Backend: Send + Sync {
