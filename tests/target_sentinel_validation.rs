@@ -424,18 +424,18 @@ fn sigmahq_corpus_deploys_to_sentinel() {
         files.len()
     );
     assert!(files.len() > 2000, "{}", files.len());
-    // The queries longer than Sentinel accepts are skipped, never emitted (17 in the corpus of
-    // 2026-12).
-    assert!(
-        skips.get("query-too-long").is_some_and(|n| *n > 0),
-        "{skips:?}"
-    );
     let bad = violations(&files);
     assert!(
         bad.is_empty(),
         "{} violations:\n{}",
         bad.len(),
         bad.join("\n")
+    );
+    // The queries longer than Sentinel accepts are skipped, never emitted (17 in the corpus of
+    // 2026-12).
+    assert!(
+        skips.get("query-too-long").is_some_and(|n| *n > 0),
+        "{skips:?}"
     );
 }
 
@@ -467,4 +467,56 @@ fn checker_rejects_what_sentinel_rejects() {
     assert!(!c.check(&empty).is_empty());
     let long = ok.replace("EventID == 4625", &"x".repeat(10_001));
     assert!(!c.check(&long).is_empty());
+}
+
+/// What Sentinel would refuse is skipped with a reason: a correlation whose output has no
+/// entity column, a window over 14 days, a query over 10,000 characters.
+#[test]
+fn undeployable_rules_are_skipped_with_a_reason() {
+    let base = "rule failed {\n  title \"Failed logon\"\n  level low\n  logsource product=windows service=security\n  sel = EventID 4625\n  condition sel\n}\n";
+    let corr = |group: &str, span: &str| {
+        format!("{base}correlation c {{\n  title \"Many\"\n  level medium\n  type event_count\n  rules failed\n  group-by {group}\n  timespan {span}\n  condition gte 10\n}}\n")
+    };
+    let t = util::target("kql-sentinel");
+    let outcome = |text: &str| {
+        let (rules, exprs) = util::pack(text);
+        util::compile(&t, &rules, &exprs, rules.len() - 1)
+    };
+    match outcome(&corr("LogonType", "1h")) {
+        Outcome::Skipped(d) => {
+            assert_eq!(d.code, "unsupported");
+            assert!(d.message.contains("entity mapping"), "{}", d.message);
+        }
+        o => panic!("{o:?}"),
+    }
+    match outcome(&corr("TargetUserName", "15d")) {
+        Outcome::Skipped(d) => assert!(d.message.contains("14 days"), "{}", d.message),
+        o => panic!("{o:?}"),
+    }
+    match outcome(&corr("IpAddress", "14d")) {
+        Outcome::Compiled(c) => {
+            let bad = Checker::new().check(&c.files[0].contents);
+            assert!(bad.is_empty(), "{bad:?}\n{}", c.files[0].contents);
+        }
+        o => panic!("{o:?}"),
+    }
+    let values: Vec<String> = (0..400).map(|i| format!("\"value number {i}\"")).collect();
+    let long = format!(
+        "rule long {{\n  title \"Long\"\n  level low\n  logsource product=windows service=security\n  sel = CommandLine contains {}\n  condition sel\n}}\n",
+        values.join(", ")
+    );
+    match outcome(&long) {
+        Outcome::Skipped(d) => {
+            assert_eq!(d.code, "query-too-long");
+            assert!(d.message.contains("at most 10000"), "{}", d.message);
+            assert!(d.loc.is_some());
+        }
+        o => panic!("{o:?}"),
+    }
+    // Defender sets no limit: the same rule compiles there.
+    let (rules, exprs) = util::pack(&long);
+    assert!(matches!(
+        util::compile(&util::target("kql-defender"), &rules, &exprs, 0),
+        Outcome::Compiled(_)
+    ));
 }
