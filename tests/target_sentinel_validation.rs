@@ -37,8 +37,15 @@ Impact: T1485 T1486 T1489 T1490 T1491 T1495 T1496 T1498 T1499 T1529 T1531 T1561 
 Reconnaissance: T1595 T1592 T1589 T1590 T1591 T1598 T1597 T1596 T1593 T1594
 ResourceDevelopment: T1583 T1586 T1584 T1587 T1585 T1588 T1608";
 
+/// An entity type, its identifiers and its required identifier sets (any one of them).
+type Entity = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static [&'static str]],
+);
+
 /// EntityMappingIdentifiers.cs: entity type -> (identifiers, required identifier sets).
-const ENTITIES: &[(&str, &[&str], &[&[&str]])] = &[
+const ENTITIES: &[Entity] = &[
     (
         "Account",
         &[
