@@ -17,7 +17,9 @@ const FLOORS: &[(&str, f64)] = &[
     ("splunk", 100.0),
     ("splunk-cim", 100.0),
     ("kql-defender", 99.0),
-    ("kql-sentinel", 99.0),
+    // 98.34% since Sentinel's 10,000-character query limit is enforced: 17 corpus rules whose
+    // query is longer are skipped (`query-too-long`) rather than emitted for Sentinel to refuse.
+    ("kql-sentinel", 98.3),
 ];
 
 /// Lowest accepted share (in %) of mapped rules that splunk-cim compiles to a data model

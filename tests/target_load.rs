@@ -93,3 +93,31 @@ fn a_bad_spec_is_a_diagnostic() {
         .unwrap()
         .ends_with("broken/target.yaml"));
 }
+
+/// A `data` file that is missing or not YAML is a diagnostic naming it; a good one reaches the
+/// templates as `target.data.<name>`.
+#[test]
+fn target_data_files_are_loaded_or_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets/kql-sentinel");
+    let dir = tmp.path().join("kql-sentinel");
+    copy_dir(&src, &dir);
+    assert_eq!(names(Some(tmp.path())), ["sigma", "kql-sentinel"]);
+    std::fs::write(dir.join("attack.yaml"), "techniques: [").unwrap();
+    let errs = load_targets(Some(tmp.path()))
+        .err()
+        .expect("bad data file loads");
+    assert!(errs[0].message.contains("attack.yaml"), "{:?}", errs[0]);
+    std::fs::remove_file(dir.join("attack.yaml")).unwrap();
+    let errs = load_targets(Some(tmp.path()))
+        .err()
+        .expect("missing data file loads");
+    assert_eq!(errs[0].code, "invalid-target");
+    assert!(
+        errs[0]
+            .message
+            .contains("data file `attack.yaml` is missing"),
+        "{:?}",
+        errs[0]
+    );
+}

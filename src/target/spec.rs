@@ -49,6 +49,16 @@ pub struct Spec {
     /// Free values handed to every template as `target.vars` (schedules, connectors, ...).
     #[serde(default)]
     pub vars: BTreeMap<String, serde_json::Value>,
+    /// Data tables for templates: name -> YAML file in the target folder, handed to every
+    /// template as `target.data.<name>` (Sentinel's technique -> tactics table). Kept apart
+    /// from `vars` so a large table with its source is a file of its own.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+    /// The longest query the platform accepts, counted as .NET counts a string's length
+    /// (UTF-16 code units). A longer query makes the rule skip (`query-too-long`) instead of
+    /// producing a file the platform refuses. Absent: no documented limit.
+    #[serde(default)]
+    pub max_query_length: Option<usize>,
 }
 
 fn default_unmapped() -> Unmapped {

@@ -82,6 +82,18 @@ impl SpecBackend {
                 )
             })
         });
+        // `skip("reason")`: a template refuses a rule it cannot turn into a file the platform
+        // accepts (Sentinel: no entity column in a correlation's output); the rule is skipped
+        // with that reason, as for a construct the query language cannot express.
+        env.add_function(
+            "skip",
+            |reason: String| -> Result<String, minijinja::Error> {
+                Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("{SKIP_MARK}{reason}"),
+                ))
+            },
+        );
         let mut names: Vec<&String> = spec.artifacts.files.values().collect();
         names.extend(spec.artifacts.shared.values());
         for (out, _) in spec.artifacts.files.iter() {
@@ -101,9 +113,19 @@ impl SpecBackend {
             env.add_template_owned(n.clone(), src.clone())
                 .map_err(|e| bad(format!("template `{n}`: {e}")))?;
         }
+        let mut data = BTreeMap::new();
+        for (name, f) in &spec.data {
+            let t = files
+                .get(f.as_str())
+                .ok_or_else(|| bad(format!("data file `{f}` is missing")))?;
+            let v: serde_json::Value =
+                super::parse_yaml(origin, f, t).map_err(|e| bad(format!("{f}: {e}")))?;
+            data.insert(name.clone(), v);
+        }
         let target_value = minijinja::context! {
             name => spec.name,
             vars => minijinja::Value::from_serialize(&spec.vars),
+            data => minijinja::Value::from_serialize(&data),
         };
         let ls_values = spec
             .logsources
@@ -526,6 +548,16 @@ impl SpecBackend {
                 is_correlation => matches!(rule.body, RuleBody::Correlation(_)),
                 // A correlation's window, at least an hour (how far back a scheduled search
                 // must look); empty for detection rules.
+                // The columns a correlation's output has besides its count and time bin
+                // (what entity mappings can name); empty for detection rules.
+                group_by => match &rule.body {
+                    RuleBody::Correlation(c) => c.group_by.clone(),
+                    RuleBody::Detection(_) => Vec::new(),
+                },
+                lookback_seconds => match &rule.body {
+                    RuleBody::Correlation(c) => c.timespan.value.seconds.max(3600),
+                    RuleBody::Detection(_) => 0,
+                },
                 lookback => match &rule.body {
                     RuleBody::Correlation(c) => super::correlation::span_text(c.timespan.value.seconds.max(3600)),
                     RuleBody::Detection(_) => String::new(),
@@ -560,10 +592,28 @@ impl SpecBackend {
 
     fn render_template(&self, name: &str, ctx: &minijinja::Value) -> Result<String, String> {
         let t = self.env.get_template(name).map_err(|e| format!("{e:#}"))?;
-        t.render(ctx).map_err(|e| format!("{e:#}"))
+        t.render(ctx).map_err(|e| match skip_reason(&e) {
+            // Kept apart from other errors by the marker (see `artifact_error`).
+            Some(r) => format!("{SKIP_MARK}{r}"),
+            None => format!("{e:#}"),
+        })
     }
 
+    /// The diagnostic for a template that failed: a template's own `skip(reason)` is a
+    /// warning (`unsupported`, the rule is skipped for this target), anything else an error.
     fn artifact_error(&self, rule: Option<&Rule>, msg: String) -> Diagnostic {
+        if let (Some(r), Some(reason)) = (rule, msg.strip_prefix(SKIP_MARK)) {
+            return Diagnostic::warning(
+                "unsupported",
+                format!(
+                    "rule `{}` cannot be deployed to target `{}`: {reason}",
+                    r.name, self.spec.name
+                ),
+            )
+            .at(r.loc)
+            .label(format!("not deployable in `{}`", self.spec.name))
+            .note("the rule is skipped for this target (use --strict to make this an error)");
+        }
         let d = Diagnostic::error(
             "template-error",
             format!("target `{}`: {msg}", self.spec.name),
@@ -572,6 +622,25 @@ impl SpecBackend {
             Some(r) => d.at(r.loc),
             None => d,
         }
+    }
+
+    /// `Some(skip diagnostic)` when `query` is longer than the platform accepts.
+    fn check_length(&self, rule: &Rule, query: &str) -> Option<Diagnostic> {
+        let max = self.spec.max_query_length?;
+        // .NET's string length (the platforms' validators are .NET): UTF-16 code units.
+        let len = query.encode_utf16().count();
+        (len > max).then(|| {
+            Diagnostic::warning(
+                "query-too-long",
+                format!(
+                    "rule `{}`: its `{}` query is {len} characters long; the platform accepts at most {max}",
+                    rule.name, self.spec.name
+                ),
+            )
+            .at(rule.loc)
+            .label(format!("query too long for `{}`", self.spec.name))
+            .note("the rule is skipped for this target (use --strict to make this an error); split it into several rules or shorten its value lists")
+        })
     }
 
     /// A renderer for the first dialect log source entry `ls` uses (correlation output fields).
@@ -633,6 +702,9 @@ impl Backend for SpecBackend {
             Ok(x) => x,
             Err(d) => return Outcome::Skipped(d),
         };
+        if let Some(d) = self.check_length(rule, &query) {
+            return Outcome::Skipped(d);
+        }
         let ctx = self.rule_context(rule, &query, ls, note.as_deref());
         let mut files = Vec::new();
         for (out, tpl) in &self.spec.artifacts.files {
@@ -684,6 +756,23 @@ impl Backend for SpecBackend {
         }
         Ok(out)
     }
+}
+
+/// Starts the message of the error a template's `skip(reason)` raises.
+const SKIP_MARK: &str = "detc-skip: ";
+
+/// The reason of a template's `skip(reason)`, when that is what `e` is (or was raised from).
+fn skip_reason(e: &minijinja::Error) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(m) = err.downcast_ref::<minijinja::Error>() {
+            if let Some(r) = m.detail().and_then(|d| d.strip_prefix(SKIP_MARK)) {
+                return Some(r.to_string());
+            }
+        }
+        cur = err.source();
+    }
+    None
 }
 
 fn describe_logsource(ls: &LogSource) -> String {
