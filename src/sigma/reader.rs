@@ -423,6 +423,25 @@ impl Cx<'_> {
                 );
                 continue;
             }
+            // A name the condition cannot spell (`a b`, `x;y`, `and`) could only be reached by
+            // `them`, and the rule language could not write it (`detc convert` would print a
+            // rule that does not parse): refuse it here, where it is written.
+            let spellable = name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !spellable || !crate::dsl::print::plain_name(name) {
+                let d = self.error(
+                    "invalid-selection-name",
+                    format!("`{name}` cannot be a selection name"),
+                    k.span,
+                );
+                d.expected = Some(
+                    "a name of letters, digits, `_`, `-` and `.` that is not a condition \
+                     keyword (and, or, not, of, them, all, 1)"
+                        .into(),
+                );
+                continue;
+            }
             let groups = self.selection(v);
             selections.push(Selection {
                 name: name.to_string(),
