@@ -36,6 +36,34 @@ def put(target, data):
     (d / hashlib.sha1(data).hexdigest()).write_bytes(data)
 
 
+def detc_binary():
+    """A built detc (for `detc convert`), if there is one."""
+    target = os.environ.get("CARGO_TARGET_DIR") or str(REPO / "target")
+    for p in [os.environ.get("DETC_BIN"), f"{target}/release/detc", f"{target}/debug/detc"]:
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def converted(sigmahq):
+    """SigmaHQ rules converted to .det (`detc convert --to dsl`): many more `.det` seeds than the
+    shipped rules, covering every construct the corpus uses. Skipped without a built detc."""
+    exe = detc_binary()
+    if exe is None or sigmahq is None:
+        print("seed.py: no built detc; .det seeds from rules/ only", file=sys.stderr)
+        return []
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(
+            [exe, "convert", "--to", "dsl", str(sigmahq / "rules"), "--out", out],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return [p.read_bytes() for p in files(out, ".det")]
+
+
 def conditions(text):
     """The condition strings of a Sigma file (single-line and list forms)."""
     out = []
@@ -72,7 +100,7 @@ def main():
     counts = {}
     for t in want:
         if t == "det_parse":
-            srcs = [p.read_bytes() for p in det]
+            srcs = [p.read_bytes() for p in det] + converted(sigmahq)
         elif t == "sigma_read":
             srcs = [p.read_bytes() for p in yml]
         elif t == "sigma_condition":
