@@ -57,9 +57,11 @@ fn sigma_read_findings() {
 fn sigma_selection_names_must_be_spellable() {
     for (name, ok) in [
         ("sel_1.a-b", true),
+        ("$sel", true),
         ("''", false),
         ("'a b'", false),
-        ("'x;y'", false),
+        ("'a:b'", false),
+        ("'x,y'", false),
         ("'and'", false),
         ("'them'", false),
     ] {

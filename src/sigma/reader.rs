@@ -423,21 +423,18 @@ impl Cx<'_> {
                 );
                 continue;
             }
-            // A name the condition cannot spell (`a b`, `x;y`, `and`) could only be reached by
-            // `them`, and the rule language could not write it (`detc convert` would print a
-            // rule that does not parse): refuse it here, where it is written.
-            let spellable = name
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
-            if !spellable || !crate::dsl::print::plain_name(name) {
+            // A name the rule language cannot write (empty, `a b`, `a:b`, `and`): `detc convert`
+            // would print a rule that does not parse, and no condition could name it (only
+            // `them` could reach it). Refused here, where it is written.
+            if !crate::dsl::print::plain_name(name) {
                 let d = self.error(
                     "invalid-selection-name",
                     format!("`{name}` cannot be a selection name"),
                     k.span,
                 );
                 d.expected = Some(
-                    "a name of letters, digits, `_`, `-` and `.` that is not a condition \
-                     keyword (and, or, not, of, them, all, 1)"
+                    "a name without spaces, quotes, brackets, `,`, `=`, `:` or `#` that is not \
+                     a condition keyword (and, or, not, of, them, all, 1)"
                         .into(),
                 );
                 continue;
