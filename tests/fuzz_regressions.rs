@@ -74,6 +74,24 @@ fn sigma_selection_names_must_be_spellable() {
     }
 }
 
+/// `value_count_without_condition.yml`: a counting correlation needs its threshold in Sigma as
+/// in the rule language; a temporal one does not.
+#[test]
+fn counting_correlations_need_a_condition() {
+    for (kind, needed) in [
+        ("event_count", true),
+        ("value_count", true),
+        ("temporal", false),
+    ] {
+        let text = format!("correlation:\n  type: {kind}\n  rules: [a, b]\n  timespan: 1h\n");
+        let (_, diags) = detc::sigma::read(SourceId(0), &text);
+        let missing = diags
+            .iter()
+            .any(|d| d.code == "missing-key" && d.message.contains("`condition`"));
+        assert_eq!(missing, needed, "{kind}: {diags:#?}");
+    }
+}
+
 /// Every shipped rule passes the `.det` properties, and the value markers reach the queries
 /// (the literal check is not vacuous).
 #[test]

@@ -689,6 +689,17 @@ impl Cx<'_> {
             ("type", kind.is_some() || !ok),
             ("rules", !rules.is_empty()),
             ("timespan", timespan.is_some() || !ok),
+            // Counting correlations need a threshold (the specification's `condition`; the
+            // rule language requires it too, so `detc convert` would print an invalid rule).
+            (
+                "condition",
+                condition.is_some()
+                    || !ok
+                    || !matches!(
+                        kind,
+                        Some(CorrelationKind::EventCount | CorrelationKind::ValueCount)
+                    ),
+            ),
         ] {
             if !present {
                 self.error(
