@@ -52,6 +52,13 @@ fn sigma_read_findings() {
     }
 }
 
+#[test]
+fn events_json_findings() {
+    for (_, b) in findings("events_json") {
+        checks::json_events(&b);
+    }
+}
+
 /// The empty selection name of `empty_selection_name.yml` is refused where it is written.
 #[test]
 fn sigma_selection_names_must_be_spellable() {

@@ -235,6 +235,16 @@ impl Cx<'_> {
                 "falsepositives" => m.falsepositives = self.plain_strings(v),
                 "scope" => m.scope = self.plain_strings(v),
                 writer::TESTS_KEY => {}
+                // A correlation reads the log sources of its rules; one of its own would be
+                // dropped by every back end and cannot be written in the rule language.
+                "logsource" if kind == Kind2::Correlation => {
+                    let d = Diagnostic::warning(
+                        "unknown-key",
+                        "a correlation rule has no `logsource` (its rules have theirs); ignored",
+                    )
+                    .at(self.loc(k.span));
+                    self.diags.push(d);
+                }
                 "logsource" => ls = self.logsource(v),
                 "detection" if kind == Kind2::Detection => {}
                 "correlation" | "generate" if kind == Kind2::Correlation => {}
