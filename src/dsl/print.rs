@@ -377,7 +377,9 @@ fn print_meta(key: &str, args: &[Arg], out: &mut Out) {
             .sum::<usize>();
     let one_per_line = text_key && parts.len() > 1 && total > WIDTH;
     for (i, p) in parts.iter().enumerate() {
-        if one_per_line && i > 0 {
+        // Only a string may start a continuation line (the parser reads anything else at the
+        // start of a line as a new item), so a map or `k=v` stays on the line before it.
+        if one_per_line && i > 0 && matches!(p, Arg::Word(_) | Arg::Str(_)) {
             // Continuation lines: four spaces (the loop adds the fourth).
             out.s.push_str("\n   ");
         }

@@ -18,6 +18,12 @@ use super::event::{Event, Val, MAX_DEPTH};
 
 /// The flat event of a JSON object line, or `None` when the general path must decide.
 pub fn flat_event(line: &[u8]) -> Option<Event> {
+    // serde_json skips ignored values (`_x`, the rest of an `Event` object) without checking
+    // their UTF-8, so invalid bytes there would pass here but fail the general path: leave
+    // such lines to it, for its diagnostic.
+    if std::str::from_utf8(line).is_err() {
+        return None;
+    }
     let mut ev = Event::new();
     let mut st = State {
         ev: &mut ev,

@@ -19,7 +19,9 @@ use crate::diag::{Diagnostic, Loc, SourceId, Span};
 use crate::ir::norm::Placeholders;
 use crate::ir::{Rule, RuleBody};
 
-pub use cond::{parse as parse_condition, print as print_condition};
+pub use cond::{
+    parse as parse_condition, print as print_condition, strip_spans as strip_condition_spans,
+};
 pub use filters::{apply_filters, Filter};
 pub use reader::slug;
 pub use writer::check_writable;

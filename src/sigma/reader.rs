@@ -271,6 +271,16 @@ impl Cx<'_> {
                 "falsepositives" => m.falsepositives = self.plain_strings(v),
                 "scope" => m.scope = self.plain_strings(v),
                 writer::TESTS_KEY => {}
+                // A correlation reads the log sources of its rules; one of its own would be
+                // dropped by every back end and cannot be written in the rule language.
+                "logsource" if kind == Kind2::Correlation => {
+                    let d = Diagnostic::warning(
+                        "unknown-key",
+                        "a correlation rule has no `logsource` (its rules have theirs); ignored",
+                    )
+                    .at(self.loc(k.span));
+                    self.diags.push(d);
+                }
                 "logsource" => ls = self.logsource(v),
                 "detection" if kind == Kind2::Detection => {}
                 "correlation" | "generate" if kind == Kind2::Correlation => {}
@@ -448,6 +458,22 @@ impl Cx<'_> {
                     "unsupported",
                     "`timeframe` belongs to the old aggregation syntax; write a correlation rule",
                     k.span,
+                );
+                continue;
+            }
+            // A name the rule language cannot write (empty, `a b`, `a:b`, `and`): `detc convert`
+            // would print a rule that does not parse, and no condition could name it (only
+            // `them` could reach it). Refused here, where it is written.
+            if !crate::dsl::print::plain_name(name) {
+                let d = self.error(
+                    "invalid-selection-name",
+                    format!("`{name}` cannot be a selection name"),
+                    k.span,
+                );
+                d.expected = Some(
+                    "a name without spaces, quotes, brackets, `,`, `=`, `:` or `#` that is not \
+                     a condition keyword (and, or, not, of, them, all, 1)"
+                        .into(),
                 );
                 continue;
             }
@@ -699,6 +725,17 @@ impl Cx<'_> {
             ("type", kind.is_some() || !ok),
             ("rules", !rules.is_empty()),
             ("timespan", timespan.is_some() || !ok),
+            // Counting correlations need a threshold (the specification's `condition`; the
+            // rule language requires it too, so `detc convert` would print an invalid rule).
+            (
+                "condition",
+                condition.is_some()
+                    || !ok
+                    || !matches!(
+                        kind,
+                        Some(CorrelationKind::EventCount | CorrelationKind::ValueCount)
+                    ),
+            ),
         ] {
             if !present {
                 self.error(

@@ -1,0 +1,4 @@
+//! Fuzz targets for detc (see docs/FUZZING.md). The properties live in [`checks`], which
+//! `tests/fuzz_regressions.rs` includes too.
+
+pub mod checks;
