@@ -36,6 +36,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("invalid-placeholders", "the placeholders file is not a mapping of names to value lists"),
     ("invalid-regex", "a regular expression that does not compile"),
     ("invalid-rule-name", "a rule name must be a plain identifier (letters, digits, `_`) of at most 200 characters: it names the output files"),
+    ("invalid-selection-name", "a Sigma selection name no condition or .det rule can spell (empty, spaces, `:`, a condition keyword)"),
     ("invalid-status", "`status` is not one of the Sigma statuses"),
     ("invalid-target", "a target spec (targets/<name>/target.yaml) that cannot be loaded"),
     ("invalid-timespan", "a timespan that is not a number and a unit (s, m, h, d)"),
@@ -99,7 +100,11 @@ mod tests {
     #[test]
     fn every_code_in_the_source_has_help() {
         let re =
-            regex::Regex::new(r#"Diagnostic::(?:error|warning)\(\s*"([a-z][a-z0-9-]*)""#).unwrap();
+            // Direct constructors and the readers' `self.error(...)` / `self.warning(...)`.
+            regex::Regex::new(
+                r#"(?:Diagnostic::(?:error|warning)|self\.(?:error|warning|warn))\(\s*"([a-z][a-z0-9-]*)""#,
+            )
+            .unwrap();
         let mut missing = Vec::new();
         fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             for e in std::fs::read_dir(dir).unwrap().flatten() {
