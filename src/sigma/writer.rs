@@ -395,11 +395,24 @@ impl W {
         self.out.push_str(s);
         self.out.push('\n');
     }
+    /// `KEY:` (a block follows) or `KEY: VALUE`. YAML allows an implicit key of at most 1024
+    /// characters; a longer one is written in the explicit form (`? KEY` then `: VALUE`), which
+    /// has no limit (a fuzz finding: a long custom key was written so it no longer read back).
+    fn entry(&mut self, depth: usize, k: &str, value: Option<&str>) {
+        let k = key(k);
+        let v = value.map(|v| format!(" {v}")).unwrap_or_default();
+        if k.chars().count() > MAX_IMPLICIT_KEY {
+            self.line(depth, &format!("? {k}"));
+            self.line(depth, &format!(":{v}"));
+        } else {
+            self.line(depth, &format!("{k}:{v}"));
+        }
+    }
     fn key(&mut self, depth: usize, k: &str) {
-        self.line(depth, &format!("{}:", key(k)));
+        self.entry(depth, k, None);
     }
     fn kv(&mut self, depth: usize, k: &str, v: &str) {
-        self.line(depth, &format!("{}: {}", key(k), scalar(v)));
+        self.entry(depth, k, Some(&scalar(v)));
     }
     fn list(&mut self, depth: usize, k: &str, items: &[String]) {
         if items.is_empty() {
@@ -426,7 +439,7 @@ impl W {
                     self.json(depth + 1, k2, v2);
                 }
             }
-            other => self.line(depth, &format!("{}: {}", key(k), json_scalar(other))),
+            other => self.entry(depth, k, Some(&json_scalar(other))),
         }
     }
     fn json_item(&mut self, depth: usize, v: &serde_json::Value) {
@@ -483,6 +496,9 @@ fn json_scalar(v: &serde_json::Value) -> String {
         J::Object(_) => "{}".into(),
     }
 }
+
+/// The longest implicit (`KEY: value`) key YAML allows, in characters.
+const MAX_IMPLICIT_KEY: usize = 1024;
 
 /// A mapping key: plain when safe.
 fn key(k: &str) -> String {
