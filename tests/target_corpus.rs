@@ -14,28 +14,8 @@ use detc::ir::Rule;
 use detc::target::{Backend, Ctx, Outcome};
 use util::*;
 
-fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, ext, out);
-        } else if p.extension().is_some_and(|e| e == ext) {
-            out.push(p);
-        }
-    }
-}
-
 fn shipped() -> Vec<Rule> {
-    let mut paths = Vec::new();
-    files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
-        "det",
-        &mut paths,
-    );
+    let paths = files_with_ext(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "det");
     let mut rules = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let text = std::fs::read_to_string(p).unwrap();
@@ -116,7 +96,7 @@ fn sigmahq_corpus_never_panics() {
         PathBuf::from("/work/shared/sigmahq/rules")
     };
     let mut paths = Vec::new();
-    files(&root, "yml", &mut paths);
+    paths.extend(files_with_ext(&root, "yml"));
     if paths.is_empty() {
         eprintln!("SigmaHQ corpus not found; skipping");
         return;

@@ -10,28 +10,13 @@
 #[path = "target_util.rs"]
 mod util;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use detc::diag::SourceId;
 use detc::ir::norm::{normalize, NormOptions};
 use detc::target::{Backend, Ctx, Outcome};
 use serde_json::{json, Value};
-use util::{kql_ready, kusto_raw};
-
-fn yml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yml") {
-            out.push(p);
-        }
-    }
-}
+use util::{files_with_ext, kql_ready, kusto_raw};
 
 #[test]
 fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
@@ -39,10 +24,9 @@ fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
         eprintln!("skipping: tests/kql/node_modules is not installed");
         return;
     }
-    let mut paths = Vec::new();
-    yml_files(
+    let paths = files_with_ext(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules"),
-        &mut paths,
+        "yml",
     );
     if paths.is_empty() {
         eprintln!("SigmaHQ corpus not found; skipping");

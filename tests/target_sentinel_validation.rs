@@ -12,7 +12,7 @@
 mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use detc::diag::SourceId;
 use detc::ir::norm::{normalize, NormOptions};
@@ -373,29 +373,9 @@ fn violations(files: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-fn find(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            find(&p, ext, out);
-        } else if p.extension().is_some_and(|e| e == ext) {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn shipped_rules_deploy_to_sentinel() {
-    let mut paths = Vec::new();
-    find(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
-        "det",
-        &mut paths,
-    );
+    let paths = util::files_with_ext(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "det");
     let mut rules = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let text = std::fs::read_to_string(p).unwrap();
@@ -413,7 +393,7 @@ fn shipped_rules_deploy_to_sentinel() {
 fn sigmahq_corpus_deploys_to_sentinel() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules");
     let mut paths = Vec::new();
-    find(&root, "yml", &mut paths);
+    paths.extend(util::files_with_ext(&root, "yml"));
     if paths.is_empty() {
         eprintln!("SigmaHQ corpus not found; skipping");
         return;
