@@ -1,4 +1,4 @@
-//! Build script: a JSON copy of every YAML file of the built-in targets (`targets/*/*.yaml`),
+//! Build script: a JSON copy of every YAML file of the built-in targets (`targets/**/*.yaml`),
 //! embedded next to the YAML. Parsing the specs and table schemas with the YAML parser was most
 //! of a small run's start-up; serde_json reads the same data 5–10 times faster
 //! (docs/PERFORMANCE.md, "compile"). A file that does not convert (a YAML construct JSON has no
@@ -17,24 +17,32 @@ fn main() {
         return;
     };
     for target in targets.flatten() {
-        let Ok(files) = std::fs::read_dir(target.path()) else {
+        copy_yaml(&target.path(), &out.join(target.file_name()));
+    }
+}
+
+/// JSON copies of the YAML files under `dir` (recursively: `logsources/`, `schema/`) into `out`.
+fn copy_yaml(dir: &Path, out: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for file in entries.flatten() {
+        let path = file.path();
+        if path.is_dir() {
+            copy_yaml(&path, &out.join(file.file_name()));
+            continue;
+        }
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        for file in files.flatten() {
-            let path = file.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-                continue;
-            }
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            let Ok(value) = serde_yaml::from_str::<serde_json::Value>(&text) else {
-                continue;
-            };
-            let dir = out.join(target.file_name());
-            std::fs::create_dir_all(&dir).expect("OUT_DIR is writable");
-            let name = format!("{}.json", file.file_name().to_string_lossy());
-            std::fs::write(dir.join(name), value.to_string()).expect("OUT_DIR is writable");
-        }
+        let Ok(value) = serde_yaml::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        std::fs::create_dir_all(out).expect("OUT_DIR is writable");
+        let name = format!("{}.json", file.file_name().to_string_lossy());
+        std::fs::write(out.join(name), value.to_string()).expect("OUT_DIR is writable");
     }
 }

@@ -166,14 +166,14 @@ impl Checker {
                     .insert(tactic.to_string());
             }
         }
-        let schema_text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("targets/kql-sentinel/schema.yaml"),
-        )
-        .unwrap();
+        // The target's own table schemas (targets/kql-sentinel/schema/), as detc reads them.
+        let schema = detc::target::load_spec_target("kql-sentinel", None)
+            .unwrap()
+            .tables;
         Checker {
             tactics_of,
             all_tactics,
-            schema: serde_yaml::from_str(&schema_text).unwrap(),
+            schema,
             column: regex::Regex::new(r"^[a-zA-Z_]+\w*$").unwrap(),
             technique: regex::Regex::new(r"^T\d{4}(\.\d{3})?$").unwrap(),
         }

@@ -20,8 +20,21 @@ pub struct Spec {
     pub description: String,
     /// Dialects in order of preference: the first one that expresses the whole condition wins.
     pub dialects: Vec<Dialect>,
-    /// Log sources, first match wins.
+    /// Log sources written in `target.yaml` itself (a small or `--targets-dir` target); the
+    /// built-in targets keep one file per log source in `logsources/` instead. Read raw so that
+    /// `use` can merge presets in before the entry is checked (see [`super::layout`]).
+    #[serde(default, rename = "logsources")]
+    pub inline_logsources: Vec<serde_json::Value>,
+    /// Every log source entry, resolved: `target.yaml`'s, then each `logsources/**/*.yaml` file's
+    /// in path order. Entries with equal `match` keys are tried in this order (first that can
+    /// express the rule wins), so they must live in one file.
+    #[serde(skip)]
     pub logsources: Vec<LogSourceSpec>,
+    /// Named partial log source entries (`table`, `fields`, `extend`, `note`, ...) that several
+    /// entries share: an entry's `use: [a, b]` merges them in order, then the entry's own keys
+    /// (maps key by key, other values replaced).
+    #[serde(default)]
+    pub presets: IndexMap<String, serde_json::Value>,
     /// Field mapping applied to every log source (per-logsource `fields` take precedence).
     #[serde(default)]
     pub fields: IndexMap<String, String>,
@@ -29,8 +42,9 @@ pub struct Spec {
     /// dialect requires) or `skip` (the rule cannot be compiled).
     #[serde(default = "default_unmapped")]
     pub unmapped_fields: Unmapped,
-    /// Column schemas (`table -> column -> type`), loaded from `schema_file` when given. When a
-    /// log source's table has a schema, every mapped column must be in it.
+    /// Column schemas (`table -> column -> type`) in one file; the built-in targets keep one
+    /// file per table in `schema/` instead (both are read). When a log source's table has a
+    /// schema, every mapped column must be in it.
     #[serde(default)]
     pub schema_file: Option<String>,
     /// Regex engine the platform uses: `pcre` (anything goes) or `re2` (the rule's regex must

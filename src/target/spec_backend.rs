@@ -21,7 +21,7 @@ use crate::ir::{LogSource, Rule, RuleBody};
 /// A target loaded from its folder.
 pub struct SpecBackend {
     pub spec: Spec,
-    /// Column schemas by table, from the spec's `schema_file`.
+    /// Column schemas by table, from `schema/` and the spec's `schema_file`.
     pub tables: BTreeMap<String, Table>,
     /// `field.bare` of each dialect, compiled.
     field_res: Vec<regex::Regex>,
@@ -46,21 +46,13 @@ impl SpecBackend {
         let text = files
             .get("target.yaml")
             .ok_or_else(|| bad("the target folder has no target.yaml".into()))?;
-        let spec: Spec =
+        let mut spec: Spec =
             super::parse_yaml(origin, "target.yaml", text).map_err(|e| bad(format!("{e}")))?;
         if spec.dialects.is_empty() {
             return Err(bad("a target needs at least one dialect".into()));
         }
-        let tables = match &spec.schema_file {
-            Some(f) => {
-                let t = files
-                    .get(f.as_str())
-                    .ok_or_else(|| bad(format!("schema file `{f}` is missing")))?;
-                super::parse_yaml::<BTreeMap<String, Table>>(origin, f, t)
-                    .map_err(|e| bad(format!("{f}: {e}")))?
-            }
-            None => BTreeMap::new(),
-        };
+        spec.logsources = super::layout::logsources(origin, files, &spec)?;
+        let tables = super::layout::tables(origin, files, &spec)?;
         let field_res = spec
             .dialects
             .iter()
