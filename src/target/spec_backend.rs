@@ -122,7 +122,7 @@ impl SpecBackend {
         let ls_values = spec
             .logsources
             .iter()
-            .map(|l| Self::ls_value(Some(l), None))
+            .map(|l| Self::ls_value(Some(l), None, &tables))
             .collect();
         Ok(SpecBackend {
             spec,
@@ -131,7 +131,7 @@ impl SpecBackend {
             env,
             target_value,
             ls_values,
-            no_ls_value: Self::ls_value(None, None),
+            no_ls_value: Self::ls_value(None, None, &BTreeMap::new()),
         })
     }
 
@@ -563,7 +563,7 @@ impl SpecBackend {
             query => query,
             logsource => match (ls, note) {
                 (Some(i), _) => self.ls_values[i].clone(),
-                (None, Some(n)) => Self::ls_value(None, Some(n)),
+                (None, Some(n)) => Self::ls_value(None, Some(n), &BTreeMap::new()),
                 (None, None) => self.no_ls_value.clone(),
             },
             target => self.target_value.clone(),
@@ -571,9 +571,27 @@ impl SpecBackend {
     }
 
     /// The `logsource` template value of a log source entry (`None`: no entry, correlations).
-    /// `note` stands in for the entry's own (correlations, which have none).
-    fn ls_value(ls: Option<&LogSourceSpec>, note: Option<&str>) -> minijinja::Value {
+    /// `note` stands in for the entry's own (correlations, which have none). `columns`: what a
+    /// query over the entry returns (its table's schema columns and its `extend` names; empty
+    /// when the table has no schema), for templates that check a platform's required columns.
+    fn ls_value(
+        ls: Option<&LogSourceSpec>,
+        note: Option<&str>,
+        tables: &BTreeMap<String, Table>,
+    ) -> minijinja::Value {
+        let schema = ls
+            .and_then(|l| l.table.as_ref())
+            .and_then(|t| tables.get(t));
+        let columns: Vec<&str> = match (ls, schema) {
+            (Some(l), Some(cols)) => cols
+                .keys()
+                .map(String::as_str)
+                .chain(l.extend.keys().map(String::as_str))
+                .collect(),
+            _ => Vec::new(),
+        };
         minijinja::context! {
+            columns => columns,
             table => ls.and_then(|l| l.table.as_deref()).unwrap_or_default(),
             constraint => ls.and_then(|l| l.constraint.as_deref()).unwrap_or_default(),
             vars => ls.map(|l| minijinja::Value::from_serialize(&l.vars))
@@ -804,6 +822,16 @@ pub mod filters {
         env.add_filter("line_comment", line_comment);
         env.add_filter("yaml_str", yaml_str);
         env.add_filter("json", json);
+        env.add_filter("without", without);
+    }
+
+    /// The items of `list` that are not in `other` (`required | without(logsource.columns)`:
+    /// the required columns a query does not return).
+    pub fn without(
+        list: Vec<minijinja::Value>,
+        other: Vec<minijinja::Value>,
+    ) -> Vec<minijinja::Value> {
+        list.into_iter().filter(|v| !other.contains(v)).collect()
     }
 
     /// A value of a Splunk `.conf` key: newlines become `\`-continued lines; a line that itself
