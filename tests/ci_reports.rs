@@ -3,6 +3,8 @@
 //! XML parser.
 
 mod common;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::path::Path;
 
@@ -187,4 +189,75 @@ fn junit_has_a_test_case_per_example_with_the_failure_reason() {
     // The failing event and the escaped special characters survive the round trip.
     assert!(xml.contains("vssadmin list shadows"), "{xml}");
     assert!(xml.contains("&lt;shadows&gt; &amp; more") || !xml.contains("<shadows>"));
+}
+
+/// The JUnit report is valid against the JUnit schema Jenkins reads reports with (the xUnit
+/// plugin's junit-10.xsd, tests/fixtures/junit), checked by the `xmlschema` Python package:
+/// passing, failing and not-run examples, and text with XML special characters. The one
+/// deliberate extension: `file` and `line` on `<testcase>` (GitLab's unit test reports and the
+/// GitHub JUnit report actions read them to point at the example; junit-10.xsd allows `file` on
+/// `<testsuite>` only), removed before validating and nothing else. Needs DETC_PYTHON with
+/// xmlschema (CI installs it); otherwise one NOT RUN note.
+#[test]
+fn junit_is_valid_against_the_junit_schema() {
+    let Some(python) = std::env::var_os("DETC_PYTHON") else {
+        skip::skipped(
+            "JUnit schema validation",
+            "DETC_PYTHON is not set",
+            "set DETC_PYTHON to a Python with the xmlschema package",
+        );
+        return;
+    };
+    let has = std::process::Command::new(&python)
+        .args(["-c", "import xmlschema"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has {
+        skip::skipped(
+            "JUnit schema validation",
+            "the DETC_PYTHON has no xmlschema package",
+            "pip install xmlschema into the DETC_PYTHON's environment",
+        );
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("vss.det"), TESTED).unwrap();
+    std::fs::write(t.path().join("netsh.det"), BROKEN).unwrap();
+    let o = detc(
+        t.path(),
+        &["test", "vss.det", "netsh.det", "--junit", "report.xml"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit/junit-10.xsd");
+    let validate = |xml: &Path| {
+        std::process::Command::new(&python)
+            .args([
+                "-c",
+                "import sys, xmlschema, xml.etree.ElementTree as ET\n\
+                 tree = ET.parse(sys.argv[2])\n\
+                 for case in tree.iter('testcase'):\n\
+                 \x20   case.attrib.pop('file', None); case.attrib.pop('line', None)\n\
+                 xmlschema.XMLSchema(sys.argv[1]).validate(tree)\n\
+                 print('valid')",
+            ])
+            .arg(&xsd)
+            .arg(xml)
+            .output()
+            .unwrap()
+    };
+    let v = validate(&t.path().join("report.xml"));
+    assert!(
+        v.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    // The validator does reject what the schema forbids (a test case without a name).
+    let bad = t.path().join("bad.xml");
+    std::fs::write(
+        &bad,
+        "<testsuites><testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"0\"><testcase/></testsuite></testsuites>",
+    )
+    .unwrap();
+    assert!(!validate(&bad).status.success());
 }
