@@ -682,3 +682,42 @@ fn fmt_still_removes_a_byte_order_mark() {
         canonical
     );
 }
+
+/// A correlation that names a rule none of the loaded files defines is said once, at the
+/// reference, with the closest rule name, and is then neither compiled nor evaluated (before,
+/// every query target said "cannot be expressed" for it and the Sigma target emitted it).
+#[test]
+fn unknown_correlation_reference_is_said_once() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("c.det"),
+        "correlation brute {\n  title \"many failed logons\"\n  type event_count\n  rules failed_logn\n  group-by TargetUserName\n  timespan 5m\n  condition gte 10\n}\n\nrule failed_logon {\n  title \"failed logon\"\n  logsource product=windows service=security\n  sel = EventID 4625\n  condition sel\n}\n",
+    )
+    .unwrap();
+    let r = run(t.path(), &["build", "c.det", "--out", "dist"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(r.err.matches("warning[").count(), 1, "{}", r.err);
+    assert!(r.err.contains("warning[unknown-rule]"), "{}", r.err);
+    assert!(r.err.contains("c.det:4:9"), "{}", r.err);
+    assert!(r.err.contains("did you mean `failed_logon`?"), "{}", r.err);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(t.path().join("dist/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let rules: Vec<&str> = manifest["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["failed_logon"]);
+    assert_eq!(manifest["failed"][0]["name"], "brute");
+    assert!(
+        manifest["failed"][0]["diagnostics"][0]
+            .as_str()
+            .unwrap()
+            .contains("unknown-rule"),
+        "{manifest}"
+    );
+    assert!(!t.path().join("dist/sigma/brute.yml").exists());
+}

@@ -524,6 +524,57 @@ pub fn check_pack(rules: &[Rule]) -> Vec<Diagnostic> {
             names.insert(&r.name, r);
         }
     }
+    out.extend(unknown_references(rules));
+    out
+}
+
+/// A correlation's reference (by name, Sigma `name` or id) that no loaded rule answers: said
+/// once here, as a warning at the reference with the closest rule name, rather than by every
+/// target that cannot compile it. It is a warning because a correlation file may be checked on
+/// its own (a pre-commit hook given the changed files); the correlation is not compiled or
+/// evaluated (the caller marks it failed).
+fn unknown_references(rules: &[Rule]) -> Vec<Diagnostic> {
+    let known: std::collections::HashSet<&str> = rules
+        .iter()
+        .flat_map(|r| {
+            [Some(r.name.as_str()), r.meta.sigma_name.as_deref(), r.id()]
+                .into_iter()
+                .flatten()
+        })
+        .collect();
+    let mut out = Vec::new();
+    // A suggestion reads every rule name: only the first few references get one, so that a
+    // pack with thousands of unknown references stays linear.
+    let mut suggestions_left = 16;
+    for r in rules {
+        let RuleBody::Correlation(c) = &r.body else {
+            continue;
+        };
+        for n in c.rules.iter().filter(|n| !known.contains(n.value.as_str())) {
+            let mut d = Diagnostic::warning(
+                "unknown-rule",
+                format!(
+                    "correlation `{}` refers to `{}`, which no loaded rule has as its name or id",
+                    r.name, n.value
+                ),
+            )
+            .at(r.loc(n.span))
+            .label("no such rule")
+            .note(
+                "the correlation is not compiled or evaluated; give detc the file that defines \
+                 that rule too (or the whole folder)",
+            );
+            if suggestions_left > 0 {
+                suggestions_left -= 1;
+                if let Some(best) =
+                    crate::dsl::lower::closest(&n.value, rules.iter().map(|r| r.name.as_str()))
+                {
+                    d = d.suggest(best);
+                }
+            }
+            out.push(d);
+        }
+    }
     out
 }
 

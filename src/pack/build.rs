@@ -443,7 +443,11 @@ fn assemble(
                 diagnostics: checked
                     .diags
                     .iter()
-                    .filter(|d| d.is_error() && d.loc.is_some_and(|l| inside(r, l)))
+                    // Errors, and the warnings that keep a correlation from compiling.
+                    .filter(|d| {
+                        (d.is_error() || matches!(d.code, "unknown-rule" | "correlation-skipped"))
+                            && d.loc.is_some_and(|l| inside(r, l))
+                    })
                     .map(|d| render_short(sources, d))
                     .collect(),
             }),

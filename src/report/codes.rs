@@ -68,7 +68,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("unknown-key", "a key that is not part of the format"),
     ("unknown-metadata-key", "a line starting with a word that is no metadata key"),
     ("unknown-modifier", "a word where a modifier is expected that is not one"),
-    ("unknown-rule", "a correlation names a rule that is not loaded"),
+    ("unknown-rule", "a correlation names a rule no loaded file defines; the correlation is not compiled or evaluated"),
     ("unsafe-rule-name", "a Sigma file name that is not a safe rule name; a safe name is used"),
     ("unsupported", "a target cannot express the rule exactly, so it skips it"),
     ("unsupported-correlation", "a correlation a target cannot express"),
