@@ -458,12 +458,7 @@ fn assemble(
     for d in checked.diags.iter().filter(|d| d.is_error()) {
         let Some(l) = d.loc else { continue };
         if !checked.rules.iter().any(|r| inside(r, l)) {
-            let path = sources
-                .path(l.source)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
+            let path = slash_path(sources.path(l.source));
             orphans
                 .entry(path)
                 .or_default()
@@ -505,10 +500,33 @@ fn render_short(sources: &Sources, d: &Diagnostic) -> String {
 
 /// The rule's source path as written on the command line, with `/` separators.
 pub fn source_path(sources: &Sources, r: &Rule) -> String {
-    sources
-        .path(r.source())
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+    slash_path(sources.path(r.source()))
+}
+
+/// A path with `/` separators on every platform (the manifest is the same on Windows). The
+/// root is an empty first component, so an absolute path keeps one leading `/`.
+fn slash_path(p: &std::path::Path) -> String {
+    use std::path::Component;
+    p.components()
+        .map(|c| match c {
+            Component::RootDir => String::new(),
+            c => c.as_os_str().to_string_lossy().into_owned(),
+        })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slash_path;
+    use std::path::Path;
+
+    /// Manifest paths: relative ones as given, absolute ones with a single leading slash (was
+    /// `//tmp/...`: the root component joined like a name).
+    #[test]
+    fn manifest_paths_use_single_slashes() {
+        assert_eq!(slash_path(Path::new("rules/a/b.det")), "rules/a/b.det");
+        assert_eq!(slash_path(Path::new("./b.det")), "./b.det");
+        assert_eq!(slash_path(Path::new("/tmp/cr/c.det")), "/tmp/cr/c.det");
+    }
 }
