@@ -27,15 +27,17 @@ const FLOORS: &[(&str, f64)] = &[
 /// compiled here).
 const ALL_RULES_FLOORS: &[(&str, f64)] = &[
     ("sigma", 100.0),
-    ("splunk", 83.5),
-    ("splunk-cim", 83.5),
+    ("splunk", 99.7),
+    ("splunk-cim", 99.7),
     ("kql-defender", 77.9),
     ("kql-sentinel", 77.4),
 ];
 
 /// Lowest accepted share (in %) of mapped rules that splunk-cim compiles to a data model
-/// (`tstats`) search rather than the raw-event fallback.
-const CIM_NATIVE_FLOOR: f64 = 57.0;
+/// (`tstats`) search rather than the raw-event fallback. The cloud, identity, network-device and
+/// application log sources have no data model that holds their fields, so the share fell from
+/// 57% to 52.06% when they were added (1,631 of 3,133 rules are data model searches).
+const CIM_NATIVE_FLOOR: f64 = 51.5;
 
 #[test]
 fn sigmahq_corpus_coverage_per_target() {

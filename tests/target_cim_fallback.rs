@@ -163,7 +163,7 @@ rule raw_security {
     assert_eq!(compiled[0].note, None);
     assert_eq!(
         compiled[1].query.as_deref(),
-        Some(r#"source IN ("WinEventLog:Security", "XmlWinEventLog:Security") EventCode=1102"#)
+        Some("`detc_windows_security` EventCode=1102")
     );
     let pairs: Vec<_> = rules.iter().zip(compiled.iter()).collect();
     let files = cim.finish(&pairs).unwrap();
@@ -187,4 +187,14 @@ rule raw_security {
         "{conf}"
     );
     assert_eq!(conf.matches("# Not a data model search").count(), 1);
+    // macros.conf defines the one macro the searches call (the tstats search calls none).
+    assert_eq!(files[1].path, "splunk-cim/macros.conf");
+    let macros = &files[1].contents;
+    assert!(
+        macros.contains(
+            "\n[detc_windows_security]\ndefinition = source IN (\"WinEventLog:Security\", \"XmlWinEventLog:Security\")\niseval = 0\n"
+        ),
+        "{macros}"
+    );
+    assert_eq!(macros.matches("\n[").count(), 1, "{macros}");
 }

@@ -41,6 +41,10 @@ pub fn logsources(
     let mut out = Vec::new();
     // match keys (lower-cased) -> the file that declares them
     let mut owner: BTreeMap<Vec<(String, String)>, String> = BTreeMap::new();
+    // macro name -> (definition, the file that first defines it)
+    let mut defined: BTreeMap<String, (String, String)> = BTreeMap::new();
+    // macros the constraints name, with where (checked once every file is read)
+    let mut named: Vec<(String, String, usize)> = Vec::new();
     let mut add = |file: &str, raw: &[Value]| -> Result<(), Diagnostic> {
         for (n, entry) in raw.iter().enumerate() {
             let at = |msg: String| bad(origin, file, format!("log source entry {}: {msg}", n + 1));
@@ -64,6 +68,34 @@ pub fn logsources(
                     owner.insert(key, file.to_string());
                 }
             }
+            for (name, def) in &ls.macros {
+                if !is_macro_name(name) {
+                    return Err(at(format!(
+                        "macro name `{name}` is not a search macro name (letters, digits, `_`, `-`, `.`)"
+                    )));
+                }
+                match defined.get(name) {
+                    Some((d, first)) if d != def => {
+                        return Err(at(format!(
+                            "macro `{name}` is defined as `{def}` here and as `{d}` in {first}; \
+                             one macro has one default definition"
+                        )))
+                    }
+                    Some(_) => {}
+                    None => {
+                        defined.insert(name.clone(), (def.clone(), file.to_string()));
+                    }
+                }
+            }
+            let constraints = ls
+                .constraint
+                .iter()
+                .chain(ls.also.iter().map(|a| &a.constraint));
+            for c in constraints {
+                for name in macro_refs(c).map_err(&at)? {
+                    named.push((name, file.to_string(), n + 1));
+                }
+            }
             out.push(ls);
         }
         Ok(())
@@ -85,7 +117,54 @@ pub fn logsources(
         })?;
         add(path, &raw)?;
     }
+    for (name, file, n) in named {
+        if !defined.contains_key(&name) {
+            return Err(bad(
+                origin,
+                &file,
+                format!(
+                    "log source entry {n}: its constraint names the macro `{name}`, which no \
+                     entry defines; add `macros: {{{name}: <default definition>}}`"
+                ),
+            ));
+        }
+    }
     Ok(out)
+}
+
+/// Search macro names: what Splunk accepts in a `macros.conf` stanza name, minus the
+/// argument count suffix (macros with arguments are not used by constraints).
+fn is_macro_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// The macro names a constraint reads: the text between each pair of backticks (SPL's macro
+/// call syntax), up to an argument list.
+fn macro_refs(constraint: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<&str> = constraint.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return Err(format!(
+            "constraint `{constraint}` has an unpaired backtick (a macro is named as `name`)"
+        ));
+    }
+    parts
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|inner| {
+            let name = inner.split('(').next().unwrap_or_default();
+            if is_macro_name(name) {
+                Ok(name.to_string())
+            } else {
+                Err(format!(
+                    "constraint `{constraint}` names `{inner}` between backticks, which is not a macro name"
+                ))
+            }
+        })
+        .collect()
 }
 
 /// The column schemas: `schema_file` when the spec names one, then every file under
@@ -258,6 +337,56 @@ mod tests {
         let f = files(&[("logsources/a.yaml", "- match: {product: x}\n  tabel: T\n")]);
         let e = logsources("t", &f, &s).unwrap_err();
         assert!(e.message.contains("unknown field `tabel`"), "{}", e.message);
+    }
+
+    #[test]
+    fn macros_are_defined_once_and_every_named_macro_exists() {
+        let s = spec(BASE);
+        let ok = files(&[
+            (
+                "logsources/a.yaml",
+                "- match: {product: a}\n  constraint: '`m_a` x=1'\n  macros: {m_a: 'sourcetype=a'}\n",
+            ),
+            (
+                "logsources/b.yaml",
+                "- match: {product: b}\n  constraint: '`m_a`'\n  also: [{constraint: '`m_b`'}]\n  macros: {m_a: 'sourcetype=a', m_b: 'sourcetype=b'}\n",
+            ),
+        ]);
+        let ls = logsources("t", &ok, &s).unwrap();
+        assert_eq!(ls[1].macros["m_b"], "sourcetype=b");
+        let undefined = files(&[(
+            "logsources/a.yaml",
+            "- match: {product: a}\n  also: [{constraint: '`m_c` y=2'}]\n",
+        )]);
+        let e = logsources("t", &undefined, &s).unwrap_err();
+        assert!(
+            e.message
+                .contains("names the macro `m_c`, which no entry defines"),
+            "{}",
+            e.message
+        );
+        let twice = files(&[
+            (
+                "logsources/a.yaml",
+                "- match: {product: a}\n  macros: {m: 'x=1'}\n",
+            ),
+            (
+                "logsources/b.yaml",
+                "- match: {product: b}\n  macros: {m: 'x=2'}\n",
+            ),
+        ]);
+        let e = logsources("t", &twice, &s).unwrap_err();
+        assert!(
+            e.message.contains("macro `m`") && e.message.contains("logsources/a.yaml"),
+            "{}",
+            e.message
+        );
+        let unpaired = files(&[(
+            "logsources/a.yaml",
+            "- match: {product: a}\n  constraint: '`m x=1'\n",
+        )]);
+        let e = logsources("t", &unpaired, &s).unwrap_err();
+        assert!(e.message.contains("unpaired backtick"), "{}", e.message);
     }
 
     #[test]

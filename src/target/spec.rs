@@ -314,6 +314,13 @@ pub struct LogSourceSpec {
     /// Text that selects the events (SPL: `source=... EventCode=1`), verbatim.
     #[serde(default)]
     pub constraint: Option<String>,
+    /// Search macros the constraints name between backticks (Splunk: `` `name` ``), each with
+    /// its default definition: name -> definition. A macro named in a constraint must be
+    /// defined by some entry, and one name has one definition across the target (checked by
+    /// `layout::logsources`). Shared templates get the macros a pack's queries use as
+    /// `macros` (Splunk's `macros.conf`), so a site points them at its own indexes.
+    #[serde(default)]
+    pub macros: BTreeMap<String, String>,
     /// Table (KQL) or data model (CIM), verbatim.
     #[serde(default)]
     pub table: Option<String>,

@@ -31,6 +31,8 @@ pub struct SpecBackend {
     target_value: minijinja::Value,
     ls_values: Vec<minijinja::Value>,
     no_ls_value: minijinja::Value,
+    /// Every search macro the log source entries define: name -> default definition.
+    macros: BTreeMap<String, String>,
 }
 
 impl SpecBackend {
@@ -124,6 +126,13 @@ impl SpecBackend {
             .iter()
             .map(|l| Self::ls_value(Some(l), None, &tables))
             .collect();
+        // One definition per name (layout::logsources refuses two different ones).
+        let macros = spec
+            .logsources
+            .iter()
+            .flat_map(|l| l.macros.iter())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         Ok(SpecBackend {
             spec,
             tables,
@@ -132,6 +141,7 @@ impl SpecBackend {
             target_value,
             ls_values,
             no_ls_value: Self::ls_value(None, None, &BTreeMap::new()),
+            macros,
         })
     }
 
@@ -670,6 +680,26 @@ impl SpecBackend {
         )
     }
 
+    /// The search macros the compiled queries call (`` `name` ``, or `` `name(`` with
+    /// arguments), sorted by name, each as `{name, definition}`; a correlation's query holds
+    /// its rules' queries, so their macros are found as well.
+    fn macros_used(&self, compiled: &[(&Rule, &Compiled)]) -> Vec<minijinja::Value> {
+        self.macros
+            .iter()
+            .filter(|(name, _)| {
+                let (call, with_args) = (format!("`{name}`"), format!("`{name}("));
+                compiled.iter().any(|(_, c)| {
+                    c.query
+                        .as_deref()
+                        .is_some_and(|q| q.contains(&call) || q.contains(&with_args))
+                })
+            })
+            .map(
+                |(name, definition)| minijinja::context! { name => name, definition => definition },
+            )
+            .collect()
+    }
+
     /// Log source entry `i` of the spec.
     pub fn entry(&self, i: usize) -> &LogSourceSpec {
         &self.spec.logsources[i]
@@ -754,7 +784,11 @@ impl Backend for SpecBackend {
                 ),
             })
             .collect();
-        let ctx = minijinja::context! { rules => rules, target => self.target_value.clone() };
+        let ctx = minijinja::context! {
+            rules => rules,
+            macros => self.macros_used(compiled),
+            target => self.target_value.clone(),
+        };
         for (path, tpl) in &self.spec.artifacts.shared {
             let contents = self
                 .render_template(tpl, &ctx)
