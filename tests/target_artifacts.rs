@@ -121,8 +121,10 @@ fn parse_conf(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
 fn savedsearches_conf_parses_back() {
     for t in ["splunk", "splunk-cim"] {
         let (outcomes, shared) = build(t);
-        assert_eq!(shared.len(), 1);
+        assert_eq!(shared.len(), 2);
         assert_eq!(shared[0].path, format!("{t}/savedsearches.conf"));
+        assert_eq!(shared[1].path, format!("{t}/macros.conf"));
+        let macros = parse_conf(&shared[1].contents);
         let conf = parse_conf(&shared[0].contents);
         let compiled: Vec<(&String, &Compiled)> = outcomes
             .iter()
@@ -133,7 +135,24 @@ fn savedsearches_conf_parses_back() {
             .collect();
         assert_eq!(conf.len(), compiled.len(), "{t}: {}", shared[0].contents);
         for (name, c) in compiled {
-            assert_eq!(c.shared_files, vec![format!("{t}/savedsearches.conf")]);
+            assert_eq!(
+                c.shared_files,
+                vec![
+                    format!("{t}/savedsearches.conf"),
+                    format!("{t}/macros.conf")
+                ]
+            );
+            // Every macro a search calls (a correlation's too: its rules' searches are in it)
+            // has a stanza in macros.conf.
+            for m in c.query.as_deref().unwrap().split('`').skip(1).step_by(2) {
+                let stanza = macros
+                    .iter()
+                    .find(|(k, _)| k.as_str() == m)
+                    .unwrap_or_else(|| panic!("{t}: {name} calls `{m}`, not in macros.conf"))
+                    .1;
+                assert!(!stanza["definition"].is_empty());
+                assert_eq!(stanza["iseval"], "0");
+            }
             let (_, stanza) = conf
                 .iter()
                 .find(|(k, _)| k.ends_with(&format!("({name})")))
