@@ -66,4 +66,15 @@ fn readme_example_runs_as_shown() {
         .as_str()
         .unwrap();
     assert_eq!(splunk.trim(), spl.trim(), "README shows the Splunk query");
+    // The macros the query calls are defined in macros.conf, as the README says.
+    let macros = std::fs::read_to_string(dir.path().join("out/splunk/macros.conf")).unwrap();
+    for m in [
+        "detc_windows_process_creation",
+        "detc_windows_process_creation_security",
+    ] {
+        assert!(
+            macros.contains(&format!("\n[{m}]\ndefinition = ")),
+            "{macros}"
+        );
+    }
 }

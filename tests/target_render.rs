@@ -16,9 +16,10 @@ fn q(target: &str, body: &str) -> String {
     query(target, PROC, body).unwrap_or_else(|e| panic!("{target}: {e}"))
 }
 
-const SYSMON1: &str = r#"source IN ("WinEventLog:Microsoft-Windows-Sysmon/Operational", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") EventCode=1"#;
+/// Sysmon 1 through its log source macro (default definition in targets/splunk/logsources).
+const SYSMON1: &str = "`detc_windows_process_creation`";
 /// process_creation is also Security 4688 (Sigma's taxonomy): its own terms, its field names.
-const SEC4688: &str = r#"source="XmlWinEventLog:Security" EventCode=4688"#;
+const SEC4688: &str = "`detc_windows_process_creation_security`";
 
 #[test]
 fn plain_rule_in_every_target() {
@@ -154,8 +155,10 @@ fn keywords_numbers_cidr_fieldref() {
     .unwrap();
     // Sysmon 3 or Security 5156 (its own field names), every term before the first pipe.
     assert!(
-        s.contains("EventCode=3 DestinationIp=\"10.0.0.0/8\") OR (")
-            && s.ends_with("EventCode=5156 DestAddress=\"10.0.0.0/8\")")
+        s.contains("`detc_windows_network_connection` DestinationIp=\"10.0.0.0/8\") OR (")
+            && s.ends_with(
+                "`detc_windows_network_connection_security` DestAddress=\"10.0.0.0/8\")"
+            )
             && !s.contains('|'),
         "{s}"
     );

@@ -45,14 +45,47 @@ XDR_VALUE_TRANSFORMED = {"User", "ParentUser", "Hashes", "TargetObject", "Detail
 # ------------------------------------------------------------------ detc side: target specs
 
 def load_target(name):
-    with open(os.path.join(REPO, "targets", name, "target.yaml")) as f:
-        return yaml.safe_load(f)
+    """target.yaml with the folder layout read in (src/target/layout.rs): `logsources` gets
+    each `logsources/**/*.yaml` file's entries in path order (presets are not merged: the
+    comparison reads `match`, `constraint`, `macros` and `fields`, which entries state
+    themselves), `macros` every entry's search macros, `schema` every `schema/*.yaml` table."""
+    root = os.path.join(REPO, "targets", name)
+    with open(os.path.join(root, "target.yaml")) as f:
+        spec = yaml.safe_load(f)
+    entries = list(spec.get("logsources") or [])
+    files = []
+    for d, _, names in os.walk(os.path.join(root, "logsources")):
+        files += [os.path.join(d, n) for n in names if n.endswith((".yaml", ".yml"))]
+    for path in sorted(files, key=lambda p: os.path.relpath(p, root).replace(os.sep, "/")):
+        with open(path) as f:
+            entries += yaml.safe_load(f) or []
+    spec["logsources"] = entries
+    spec["macros"] = {k: v for e in entries for k, v in (e.get("macros") or {}).items()}
+    schema = {}
+    sdir = os.path.join(root, "schema")
+    for n in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+        with open(os.path.join(sdir, n)) as f:
+            schema.update(yaml.safe_load(f) or {})
+    spec["schema"] = schema
+    return spec
+
+
+MACRO_CALL = re.compile(r"`([A-Za-z0-9_.-]+)`")
+
+
+def expand_macros(text, spec):
+    """A Splunk query with its search macros replaced by their definitions, as Splunk expands
+    them (text for text) before parsing; an undefined macro is left as it is."""
+    return MACRO_CALL.sub(lambda m: spec.get("macros", {}).get(m.group(1), m.group(0)), text)
 
 
 def logsource_entry(spec, ls):
+    """The first entry whose `match` keys equal exactly the keys the rule sets (product,
+    category, service; case-insensitive), as detc chooses (docs/TARGETS.md)."""
+    want = {k: str(v).lower() for k, v in ls.items() if k in ("product", "category", "service") and v}
     for e in spec.get("logsources", []):
-        m = e.get("match", {})
-        if all(ls.get(k) == v for k, v in m.items()):
+        m = {k.lower(): str(v).lower() for k, v in (e.get("match") or {}).items()}
+        if m == want:
             return e
     return None
 
@@ -64,7 +97,8 @@ def detc_side(target, spec, ls):
     fmap.update(e.get("fields") or {})
     cons = {}
     if e.get("constraint"):
-        cons = qeval.solve_constraint(e["constraint"], "spl" if target == "splunk" else "kql")
+        cons = qeval.solve_constraint(expand_macros(e["constraint"], spec),
+                                      "spl" if target == "splunk" else "kql")
     computed = set((e.get("extend") or {}).keys())
     return fmap, cons, computed
 
@@ -84,9 +118,8 @@ def ps_init():
     _PS["splunk"] = SplunkBackend
     _PS["kql"] = lambda: KustoBackend(processing_pipeline=microsoft_xdr_pipeline())
     _PS["xdrmap"] = MICROSOFT_XDR_FIELD_MAPPINGS
-    with open(os.path.join(REPO, "targets", "kql-defender", "schema.yaml")) as f:
-        _PS["schema"] = yaml.safe_load(f)
     _PS["specs"] = {t: load_target(t) for t in TARGETS}
+    _PS["schema"] = _PS["specs"]["kql-defender"]["schema"]
 
 
 def ps_convert(text, target):
@@ -215,7 +248,7 @@ def compare_rule(job):
             continue
         try:
             if target == "splunk":
-                dfun = qeval.spl_query(dq)
+                dfun = qeval.spl_query(expand_macros(dq, spec))
             else:
                 dtable, dfun = qeval.kql_query(dq, _PS["schema"], computed)
         except qeval.Unsupported as e:
