@@ -173,6 +173,17 @@ fn sequences() -> Vec<Vec<Ev>> {
             (720, "h1", "p1", 1),
             (730, "h1", "p1", 2),
         ],
+        // Exactly at the timespan (10m for abc, 5m for ab) is within it; one second over is not.
+        vec![
+            (0, "h1", "p1", 0),
+            (300, "h1", "p1", 1),
+            (600, "h1", "p1", 2),
+        ],
+        vec![
+            (0, "h1", "p1", 0),
+            (301, "h1", "p1", 1),
+            (601, "h1", "p1", 2),
+        ],
         // Two hosts interleaved: each in order.
         vec![
             (0, "h1", "p1", 0),
@@ -436,11 +447,38 @@ fn kql_temporal_ordered_parses_and_analyzes() {
     if !kql_ready() {
         return;
     }
+    // Grouped by a number column as well (`isnotempty` and `pack_array` on a long).
+    let net = r#"
+rule smb {
+  title "smb"
+  logsource product=windows category=network_connection
+  sel = DestinationPort 445
+  condition sel
+}
+rule rdp {
+  title "rdp"
+  logsource product=windows category=network_connection
+  sel = DestinationPort 3389
+  condition sel
+}
+correlation smb_then_rdp {
+  title "smb then rdp"
+  type temporal_ordered
+  rules smb rdp
+  group-by Computer DestinationPort
+  timespan 1h
+}
+"#;
+    let (rules, exprs) = pack(net);
     for target in ["kql-defender", "kql-sentinel"] {
-        let qs: Vec<(String, String)> = correlation_queries(target)
+        let mut qs: Vec<(String, String)> = correlation_queries(target)
             .into_iter()
             .map(|(ci, q)| (CORRS[ci].0.to_string(), q))
             .collect();
+        match compile(&util::target(target), &rules, &exprs, 2) {
+            Outcome::Compiled(c) => qs.push(("smb_then_rdp".into(), c.query.unwrap())),
+            Outcome::Skipped(d) => panic!("{target}: {}", d.message),
+        }
         for (r, (id, q)) in kusto(target, &qs).iter().zip(&qs) {
             assert_eq!(r["errors"], json!([]), "{target} {id}:\n{q}");
         }
