@@ -18,20 +18,12 @@ use detc::target::{Backend, Ctx, Outcome};
 use serde_json::{json, Value};
 use util::{files_with_ext, kql_ready, kusto_raw};
 
-#[test]
-fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
-    if !kql_ready() {
-        eprintln!("skipping: tests/kql/node_modules is not installed");
-        return;
-    }
+/// The corpus rules and their normalised conditions (none when the corpus is absent).
+fn corpus() -> (Vec<detc::ir::Rule>, Vec<Option<detc::ir::norm::Expr>>) {
     let paths = files_with_ext(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules"),
         "yml",
     );
-    if paths.is_empty() {
-        eprintln!("SigmaHQ corpus not found; skipping");
-        return;
-    }
     let mut rules = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let text = std::fs::read_to_string(p).unwrap();
@@ -42,6 +34,20 @@ fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
         .iter()
         .map(|r| normalize(r, NormOptions::default()).ok())
         .collect();
+    (rules, exprs)
+}
+
+#[test]
+fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
+    if !kql_ready() {
+        eprintln!("skipping: tests/kql/node_modules is not installed");
+        return;
+    }
+    let (rules, exprs) = corpus();
+    if rules.is_empty() {
+        eprintln!("SigmaHQ corpus not found; skipping");
+        return;
+    }
     let cx = Ctx {
         rules: &rules,
         exprs: &exprs,
@@ -68,5 +74,38 @@ fn sigmahq_kql_queries_parse_and_analyze_without_errors() {
             bad[0]
         );
         eprintln!("{name}: {} SigmaHQ queries analysed", results.len());
+    }
+}
+
+/// Text is compared with text: no KQL query of the corpus compares a `tostring(...)` (text)
+/// with a bare `true`/`false` (Sysmon's `Signed`, `Initiated` are text in EventData; detc
+/// writes `=~ "true"`). Kusto.Language accepts the mixed comparison, so this is its own check.
+#[test]
+fn sigmahq_kql_queries_never_compare_text_with_a_bool() {
+    let (rules, exprs) = corpus();
+    if rules.is_empty() {
+        eprintln!("SigmaHQ corpus not found; skipping");
+        return;
+    }
+    let cx = Ctx {
+        rules: &rules,
+        exprs: &exprs,
+    };
+    let bad = regex::Regex::new(r"tostring\([^()]*\)\s*(==|=~|!=|!~)\s*(true|false)\b").unwrap();
+    let text_bool = regex::Regex::new(r#"tostring\([^()]*\) =~ "(true|false)""#).unwrap();
+    for name in ["kql-defender", "kql-sentinel"] {
+        let target = util::target(name);
+        let (mut n, mut text) = (0, 0);
+        for (i, r) in rules.iter().enumerate() {
+            if let Outcome::Compiled(c) = target.compile(i, &cx) {
+                let q = c.query.unwrap();
+                assert!(!bad.is_match(&q), "{name} {}: {q}", r.name);
+                n += 1;
+                text += usize::from(text_bool.is_match(&q));
+            }
+        }
+        assert!(n > 1000, "{name}: {n} queries");
+        // The corpus has such rules (Sysmon `Signed`, `Initiated` on WindowsEvent).
+        assert!(text > 0, "{name}: no text comparison with a boolean value");
     }
 }

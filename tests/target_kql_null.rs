@@ -248,8 +248,8 @@ fn ipv6_address_under_negated_ipv4_range_is_not_dropped() {
     }
 }
 
-/// Numbers compared with a field mapped to a text expression are parsed first (`todouble`),
-/// and that test is total under negation too.
+/// Numbers compared with a field mapped to a text expression are parsed first (`todouble`);
+/// equality is total in Kusto (`null == 17` is false), order comparisons are guarded.
 #[test]
 fn numbers_on_text_expressions_are_parsed_and_guarded() {
     let q = query(
@@ -260,7 +260,18 @@ fn numbers_on_text_expressions_are_parsed_and_guarded() {
     .unwrap();
     assert_eq!(
         condition_of(&q),
-        "todouble(tostring(EventData.Action)) == 3 and not(coalesce(todouble(tostring(EventData.Protocol)) == 17, false))"
+        "todouble(tostring(EventData.Action)) == 3 and not(todouble(tostring(EventData.Protocol)) == 17)"
+    );
+    // An order comparison on text is null in Kusto (`todouble("x") > 17`): guarded.
+    let q = query(
+        "kql-sentinel",
+        "product=windows service=firewall-as",
+        "  b = Protocol gt 17\n  condition not b",
+    )
+    .unwrap();
+    assert_eq!(
+        condition_of(&q),
+        "not(coalesce(todouble(tostring(EventData.Protocol)) > 17, false))"
     );
     // A plain column keeps the plain comparison.
     let q = query(
@@ -340,4 +351,52 @@ fn long_chains_are_grouped_without_changing_meaning() {
             assert_eq!(kusto(&tree, &leaf), Some(hit.is_none()), "{target} {hit:?}");
         }
     }
+}
+
+/// Kusto's "Null values" reference: `==` between a null and a non-null value is `false`, and
+/// `bool` columns compare with `==` too, so `not(RemotePort == 9100)` keeps a row whose
+/// RemotePort is null, as Sigma does: equality and booleans are written without a guard,
+/// while `>=` (null on null) keeps it. The three-valued check below evaluates the emitted
+/// condition with the equality leaf false (never null) on a missing value.
+#[test]
+fn equality_under_negation_needs_no_guard() {
+    for target in ["kql-defender", "kql-sentinel"] {
+        let q = query(
+            target,
+            "product=windows category=network_connection",
+            "  e = DestinationPort 9100\n  c = DestinationPort gte 1024\n  condition not e and not c",
+        )
+        .unwrap();
+        assert_eq!(
+            condition_of(&q),
+            "not(RemotePort == 9100) and not(coalesce(RemotePort >= 1024, false))",
+            "{target}"
+        );
+        // RemotePort null: `==` is false (documented), `>=` is null.
+        let tree = parse(condition_of(&q));
+        let leaf = |t: &str| -> K {
+            if t.contains(" == ") {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        assert_eq!(kusto(&tree, &leaf), Some(true), "{target}: {q}");
+    }
+}
+
+/// A text field compared with a boolean compares text with text (`=~ "true"`, as detc match
+/// reads `"True"`), never `tostring(...) == true`.
+#[test]
+fn booleans_on_text_fields_compare_text() {
+    let q = query(
+        "kql-sentinel",
+        "product=windows category=image_load",
+        "  a = Signed true\n  b = Image endswith \"x.exe\"\n  condition b and not a",
+    )
+    .unwrap();
+    assert!(
+        condition_of(&q).ends_with("not(tostring(EventData.Signed) =~ \"true\")"),
+        "{q}"
+    );
 }

@@ -47,6 +47,21 @@ pub fn render(
             Some(c.timespan.span),
         ));
     }
+    // An ordered sequence tells apart events of the same time by their position in the
+    // input, which a query cannot see: one rule at two places of the sequence is refused.
+    if c.kind == CorrelationKind::TemporalOrdered {
+        for (i, r) in c.rules.iter().enumerate() {
+            if c.rules[..i].iter().any(|p| p.value == r.value) {
+                return Err(unsupported(
+                    format!(
+                        "a `temporal_ordered` correlation naming the rule `{}` twice",
+                        r.value
+                    ),
+                    Some(r.span),
+                ));
+            }
+        }
+    }
     let dialect = &b.spec.dialects[0];
     let mut rules = Vec::new();
     let mut notes: Vec<&str> = Vec::new();
@@ -71,12 +86,14 @@ pub fn render(
                 Some(r.span),
             )
         })?;
-        let (query, ls) = b.render_query(target, expr).map_err(|d| {
-            unsupported(
-                format!("the referenced rule `{}` ({})", r.value, d.message),
-                Some(r.span),
-            )
-        })?;
+        let (query, ls) = b
+            .render_query_with(target, expr, &spec.dialects)
+            .map_err(|d| {
+                unsupported(
+                    format!("the referenced rule `{}` ({})", r.value, d.message),
+                    Some(r.span),
+                )
+            })?;
         let ls = b.entry(ls);
         if let Some(n) = ls.note.as_deref() {
             if !notes.contains(&n) {
@@ -157,6 +174,7 @@ pub fn render(
         "field": c.condition.as_ref().and_then(|k| k.field.clone()),
         "cmps": cmps,
         "span": span_text(c.timespan.value.seconds),
+        "span_seconds": c.timespan.value.seconds,
         "time_field": spec.time_field,
         "rule_count": c.rules.len(),
         "target": { "name": b.spec.name, "vars": b.spec.vars },

@@ -601,11 +601,16 @@ impl<'a> Renderer<'a> {
                 (kind, fill(t, &[("field", fld), ("op", o), ("number", &n)]))
             }
             Test::Bool(b) => {
+                // Text (`tostring(EventData.Signed)`) is compared with text, not a bool.
+                let kind = match (&p.field, self.template(Kind::BoolExpr)) {
+                    (Some(f), Some(_)) if self.holds_text(f) => Kind::BoolExpr,
+                    _ => Kind::Bool,
+                };
                 let t = self
-                    .template(Kind::Bool)
+                    .template(kind)
                     .ok_or_else(|| Unsupported::at(span, "a boolean value"))?;
                 (
-                    Kind::Bool,
+                    kind,
                     fill(
                         t,
                         &[("field", fld), ("bool", if *b { "true" } else { "false" })],
@@ -661,10 +666,17 @@ impl<'a> Renderer<'a> {
                 ));
             }
         };
-        match (
-            &self.dialect.guard,
-            neg && self.dialect.guarded.contains(&kind),
-        ) {
+        // A numeric test whose operator is total (never null) needs no guard.
+        let total = match &p.test {
+            Test::Num { op, .. } => self.dialect.total_cmp.iter().any(|c| c == op.name()),
+            _ => false,
+        };
+        let guard = self
+            .dialect
+            .guards
+            .get(&kind)
+            .or(self.dialect.guard.as_ref());
+        match (guard, neg && !total && self.dialect.guarded.contains(&kind)) {
             (Some(g), true) => Ok(fill(g, &[("field", fld), ("expr", &text)])),
             _ => Ok(text),
         }

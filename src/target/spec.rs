@@ -177,6 +177,15 @@ pub struct Dialect {
     pub guard: Option<String>,
     #[serde(default)]
     pub guarded: Vec<Kind>,
+    /// Per-kind wrapping under negation, used instead of `guard` for that kind (slots as
+    /// `guard`): SPL `num` needs `isnum(tonumber(F))`, since `tonumber("503x")` is null.
+    #[serde(default)]
+    pub guards: BTreeMap<Kind, String>,
+    /// Comparison operators (`cmp` names) whose numeric test is never null, even when the
+    /// value is (Kusto: `null == 9100` is `false`, "Null values" in the Kusto reference): a
+    /// numeric test with one of them needs no guard under negation.
+    #[serde(default)]
+    pub total_cmp: Vec<String>,
     /// Comparison operator spellings (`eq`, `gt`, `gte`, `lt`, `lte`).
     #[serde(default)]
     pub cmp: BTreeMap<String, String>,
@@ -249,6 +258,9 @@ pub enum Kind {
     /// `tostring(EventData.X)` holds text, so the number must be parsed first). Absent: `num`.
     NumExpr,
     Bool,
+    /// Boolean on a field that may hold text (an expression, a computed or string column):
+    /// compared as text (KQL: `tostring(EventData.Signed) =~ "true"`). Absent: `bool`.
+    BoolExpr,
     /// Keyword: plain text anywhere in the event (`{value}`).
     Keyword,
     KeywordCased,
@@ -288,6 +300,7 @@ impl Kind {
             Kind::Num => "num",
             Kind::NumExpr => "num_expr",
             Kind::Bool => "bool",
+            Kind::BoolExpr => "bool_expr",
             Kind::Keyword => "keyword",
             Kind::KeywordCased => "keyword_cased",
             Kind::KeywordWildcard => "keyword_wildcard",
@@ -389,6 +402,11 @@ pub struct CorrelationSpec {
     pub time_field: String,
     /// Query templates (minijinja) per correlation kind; a missing kind is not expressible.
     pub templates: BTreeMap<String, String>,
+    /// When set, a referenced rule is compiled only with the log source entries rendered by
+    /// one of these dialects (splunk-cim: its raw-event entries, since per-event time order
+    /// does not survive `tstats` grouping); empty: every entry, as for the rule itself.
+    #[serde(default)]
+    pub dialects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

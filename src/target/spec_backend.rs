@@ -194,8 +194,30 @@ impl SpecBackend {
         rule: &Rule,
         expr: &crate::ir::norm::Expr,
     ) -> Result<(String, usize), Diagnostic> {
+        self.render_query_with(rule, expr, &[])
+    }
+
+    /// [`SpecBackend::render_query`] with only the log source entries rendered by one of
+    /// `dialects` (all entries when it is empty).
+    pub fn render_query_with(
+        &self,
+        rule: &Rule,
+        expr: &crate::ir::norm::Expr,
+        dialects: &[String],
+    ) -> Result<(String, usize), Diagnostic> {
         let mut first: Option<Diagnostic> = None;
-        for (i, ls) in self.logsources(&rule.logsource) {
+        let allowed = |ls: &LogSourceSpec| {
+            dialects.is_empty()
+                || self
+                    .spec
+                    .dialects
+                    .iter()
+                    .any(|d| dialects.contains(&d.name) && Self::uses(ls, d))
+        };
+        for (i, ls) in self
+            .logsources(&rule.logsource)
+            .filter(|(_, ls)| allowed(ls))
+        {
             match self.render_with(rule, expr, ls) {
                 Ok(q) => return Ok((q, i)),
                 Err(d) if d.code == "unsupported" => match &mut first {

@@ -12,7 +12,7 @@ Semantics modelled (and only these):
   match); precedence NOT > OR > AND (SPL search binds OR tighter than the implicit AND).
   `| where` / `| eval`: eval expressions in three-valued logic (null propagates; `where` keeps
   true only): match() (unanchored PCRE, Python `re` here), like(), cidrmatch(), lower(),
-  tonumber(), isnull/isnotnull, coalesce, if, true()/false(), = and == (case-sensitive), < > ...
+  tonumber(), isnum, isnull/isnotnull, coalesce, if, true()/false(), = and == (case-sensitive), < > ...
   `| regex F="re"` keeps events where F matches; `| rex field=F "(?<N>re)"` sets N;
   `| table` and `| fields` change nothing.
 - KQL: `T | where e | extend c = e`. String operators as Microsoft documents them (=~, ==, !=,
@@ -611,6 +611,8 @@ SPL_FUNCS = {
     "tonumber": _one(to_num),
     "isnull": _one(lambda v: v is None),
     "isnotnull": _one(lambda v: v is not None),
+    # isnum(tonumber(F)): detc's guard for a number test under NOT (a non-number is null).
+    "isnum": _one(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
     "coalesce": _coalesce,
     "if": _if,
     "true": _const(True),

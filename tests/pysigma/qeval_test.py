@@ -62,6 +62,10 @@ def spl():
     check(q({"D": "10.0.0.9"}), True, "cidrmatch")
     check(q({"D": "nope"}), False, "cidrmatch on text")
     check(spl_query('| where tonumber(N)>3')({"N": "4"}), True, "tonumber")
+    q = spl_query('| where NOT (isnum(tonumber(N)) AND tonumber(N)==503)')
+    check(q({"N": "503x"}), True, "isnum guard: non-number kept")
+    check(q({}), True, "isnum guard: absent kept")
+    check(q({"N": "503"}), False, "isnum guard: number tested")
     q = spl_query('| eval I=coalesce(Image, NewProcessName) | where match(I, "(?i)x$")')
     check(q({"NewProcessName": "aX"}), True, "eval coalesce")
     q = spl_query('| rex field=C "(?<M>(?i)ab+c)" | eval K=if(isnotnull(M), "true", "false") '
