@@ -156,3 +156,35 @@ fn every_raw_event_constraint_is_one_macro_named_after_its_log_source() {
         }
     }
 }
+
+#[test]
+fn a_backtick_in_a_value_does_not_hide_a_macro_call() {
+    // PowerShell's escape character in a value: the Security 4688 half of the query calls its
+    // macro after a literal backtick, and macros.conf must still define it.
+    let text = rule_src(
+        "tick",
+        PROC,
+        "  sel = CommandLine contains \"`\"\n  condition sel",
+    );
+    let (rules, exprs) = pack(&text);
+    let t = target("splunk");
+    let Outcome::Compiled(c) = compile(&t, &rules, &exprs, 0) else {
+        panic!("skipped")
+    };
+    let q = c.query.clone().unwrap();
+    assert!(
+        q.contains("`detc_windows_process_creation_security`"),
+        "{q}"
+    );
+    let files = t.finish(&[(&rules[0], &c)]).unwrap();
+    let conf = read_macros_conf(&files[1].contents);
+    let names: Vec<&str> = conf.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "detc_windows_process_creation",
+            "detc_windows_process_creation_security"
+        ],
+        "{q}"
+    );
+}

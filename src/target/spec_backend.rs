@@ -704,18 +704,27 @@ impl SpecBackend {
 
     /// The search macros the compiled queries call (`` `name` ``, or `` `name(`` with
     /// arguments), sorted by name, each as `{name, definition}`; a correlation's query holds
-    /// its rules' queries, so their macros are found as well.
+    /// its rules' queries, so their macros are found as well. Each query is scanned once: every
+    /// backtick starts a candidate name, kept when it is a defined macro closed by a backtick
+    /// or an argument list (a backtick inside a string literal then finds nothing, and cannot
+    /// shift the pairing of the calls after it).
     fn macros_used(&self, compiled: &[(&Rule, &Compiled)]) -> Vec<minijinja::Value> {
-        self.macros
-            .iter()
-            .filter(|(name, _)| {
-                let (call, with_args) = (format!("`{name}`"), format!("`{name}("));
-                compiled.iter().any(|(_, c)| {
-                    c.query
-                        .as_deref()
-                        .is_some_and(|q| q.contains(&call) || q.contains(&with_args))
-                })
-            })
+        let mut used: BTreeMap<&str, &str> = BTreeMap::new();
+        if self.macros.is_empty() {
+            return Vec::new();
+        }
+        for q in compiled.iter().filter_map(|(_, c)| c.query.as_deref()) {
+            for (at, _) in q.match_indices('`') {
+                let rest = &q[at + 1..];
+                let end = rest.find(['`', '(']).unwrap_or(rest.len());
+                if end < rest.len() {
+                    if let Some((name, def)) = self.macros.get_key_value(&rest[..end]) {
+                        used.insert(name, def);
+                    }
+                }
+            }
+        }
+        used.into_iter()
             .map(
                 |(name, definition)| minijinja::context! { name => name, definition => definition },
             )
