@@ -104,7 +104,7 @@ fn object<'de, A: MapAccess<'de>>(
         if repeated {
             return Err(declined());
         }
-        if key.starts_with('_') {
+        if key.starts_with('_') && !(top && super::logsource::keeps_underscore_field(key)) {
             map.next_value::<IgnoredAny>()?;
         } else {
             map.next_value_seed(Value { st, depth })?;
