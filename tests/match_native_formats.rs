@@ -161,6 +161,34 @@ fn cloudtrail_log_files_plain_and_gzip() {
     assert!(r.stderr.contains("2 file(s), 6 event(s)"), "{}", r.stderr);
 }
 
+/// A CloudTrail file is one line; one over the NDJSON line limit (16 MiB) is still read.
+#[test]
+fn one_line_envelope_over_the_line_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let any_key = rule(
+        d,
+        "any access key",
+        "product: aws\nservice: cloudtrail",
+        "selection:\n    eventName: CreateAccessKey\ncondition: selection",
+    );
+    let big = serde_json::json!({"Records": [
+        {"eventSource": "iam.amazonaws.com", "awsRegion": "us-east-1", "eventName": "ListUsers",
+         "requestParameters": {"pad": "x".repeat(17 << 20)}},
+        {"eventSource": "iam.amazonaws.com", "awsRegion": "us-east-1", "eventName": "CreateAccessKey"}
+    ]});
+    let file = d.join("big_cloudtrail.json");
+    std::fs::write(&file, big.to_string()).unwrap();
+    let r = run(&[any_key], &[file], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.hits,
+        hits(&[("any access key", "big_cloudtrail.json", 1)]),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn azure_event_hub_records_by_category() {
     let dir = tempfile::tempdir().unwrap();
@@ -474,6 +502,21 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
             && r.stderr
                 .contains(&format!("record 2: line {lines}, column"))
             && r.stderr.contains("EOF while parsing"),
+        "{}",
+        r.stderr
+    );
+
+    // A cut gzip stream: what was decompressed is read, the cut is an `event-read-error`
+    // (exit 2: the file could not be read whole).
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(text.as_bytes()).unwrap();
+    let gz = enc.finish().unwrap();
+    let cut = d.join("cut.json.gz");
+    std::fs::write(&cut, &gz[..gz.len() - 12]).unwrap();
+    let r = run(std::slice::from_ref(&any_key), &[cut], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cut.json.gz") && r.stderr.contains("cannot read events"),
         "{}",
         r.stderr
     );

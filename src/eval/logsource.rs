@@ -494,6 +494,77 @@ mod tests {
     }
 
     #[test]
+    fn sources_by_fields_files_and_foreign_channels() {
+        let t = LogSources::builtin();
+        let ct = ev(json!({"eventSource": "iam.amazonaws.com", "awsRegion": "us-east-1"}));
+        let aws = ls(Some("aws"), None, Some("cloudtrail"));
+        assert!(applies(&t, &ct, &aws));
+        assert!(!applies(&t, &ct, &ls(Some("azure"), None, None)));
+        // Not CloudTrail without the region, nor for another service's domain.
+        let m365 = ev(json!({"eventSource": "SecurityComplianceCenter", "awsRegion": "x"}));
+        assert_eq!(t.classify(&m365), Class::Unknown);
+        let signin = ev(json!({"category": "signinlogs", "resultType": "0"}));
+        assert!(applies(
+            &t,
+            &signin,
+            &ls(Some("azure"), None, Some("signinlogs"))
+        ));
+        assert!(!applies(
+            &t,
+            &signin,
+            &ls(Some("azure"), None, Some("activitylogs"))
+        ));
+        // Zeek: `_path` first, else the file name (rotated and compressed names too).
+        let dns = ev(json!({"_path": "dns", "query": "x"}));
+        assert_eq!(dns.get_text("_path"), Some("dns"));
+        assert!(applies(&t, &dns, &ls(Some("zeek"), None, Some("dns"))));
+        assert!(applies(&t, &dns, &ls(None, Some("dns"), None)));
+        let plain = ev(json!({"query": "x"}));
+        for name in [
+            "dns.log",
+            "DNS.log",
+            "dns.00:00:00-01:00:00.log.gz",
+            "dns.log.gz",
+        ] {
+            let ids = t.file_sources(std::path::Path::new(name)).expect(name);
+            let c = t.classify_in(&plain, Some(&ids));
+            let Class::Sources(ids) = c else {
+                panic!("{name}")
+            };
+            assert!(ids.iter().any(|&i| t.sources[i].provides.serves(&ls(
+                Some("zeek"),
+                None,
+                Some("dns")
+            ))));
+        }
+        assert_eq!(t.file_sources(std::path::Path::new("dnsx.log")), None);
+        assert_eq!(t.file_sources(std::path::Path::new("http.json")), None);
+        // Sysmon for Linux is not a Windows event.
+        let lnx = ev(json!({"Channel": "Linux-Sysmon/Operational", "EventID": 1}));
+        assert!(applies(
+            &t,
+            &lnx,
+            &ls(Some("linux"), Some("process_creation"), None)
+        ));
+        assert!(!applies(&t, &lnx, &ls(Some("windows"), None, None)));
+    }
+
+    #[test]
+    fn globs() {
+        for (p, yes, no) in [
+            ("*.amazonaws.com", "iam.amazonaws.com", "amazonaws.com"),
+            ("audit(*:*)", "audit(1.2:3)", "audit(1.2)"),
+            ("ab*ab", "abab", "ab"),
+            ("a*b*c", "axxbyyc", "acb"),
+            ("exact", "EXACT", "exactly"),
+        ] {
+            let g = Glob::new(p);
+            assert!(g.is_match(&fold(yes)), "{p} {yes}");
+            assert!(!g.is_match(&fold(no)), "{p} {no}");
+        }
+    }
+
+    #[test]
     fn declared_source() {
         let p = Provides::parse("category=proxy, product=zscaler").unwrap();
         assert!(p.serves(&ls(None, Some("proxy"), None)));

@@ -264,8 +264,8 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
 /// monitoring data to an event hub"). Each record of the array is one event.
 pub const ENVELOPES: [&str; 2] = ["Records", "records"];
 
-/// Whether a line opens an envelope object (`{"Records": [`), so that the file is read value
-/// by value rather than line by line (each record of the array is an event).
+/// Whether a text starts with an envelope object (`{"Records": [`), so that the file is read
+/// whole, value by value, rather than line by line (each record of the array is an event).
 fn opens_envelope(line: &[u8]) -> bool {
     let t = trim_ascii(line);
     let Some(rest) = t.strip_prefix(b"{") else {
@@ -319,6 +319,26 @@ fn read_items(
         Ok(_) => {}
         Err(e) => return vec![io_error(path, &e.to_string())],
     }
+    // An envelope (`{"Records": [`) is read whole, whatever the length of its first line (a
+    // CloudTrail file is one line, often over the NDJSON line limit).
+    match r.fill_buf() {
+        Ok(head) if opens_envelope(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head)) => {
+            let mut text = Vec::new();
+            let read_err = r.read_to_end(&mut text).err();
+            let bom = if text.starts_with(b"\xEF\xBB\xBF") {
+                3
+            } else {
+                0
+            };
+            let mut diags = read_json_text(path, &text[bom..], f);
+            if let Some(e) = read_err {
+                diags.push(io_error(path, &e.to_string()));
+            }
+            return diags;
+        }
+        Ok(_) => {}
+        Err(e) => return vec![io_error(path, &e.to_string())],
+    }
     let mut diags = Vec::new();
     // Decide the layout from the first line: a line that is a whole JSON value means NDJSON
     // (read line by line, bounded memory); otherwise the file is one array or a sequence of
@@ -341,7 +361,6 @@ fn read_items(
     // bytes of it were kept, so it cannot parse): report it as such and read on line by line,
     // rather than read the whole file as one JSON text and report a parse error at the cut.
     let ndjson = first_trim.first() == Some(&b'{')
-        && !(first.len() <= MAX_LINE && opens_envelope(first_trim))
         && (first.len() > MAX_LINE
             || serde_json::from_slice::<serde::de::IgnoredAny>(first_trim).is_ok());
     if ndjson {
@@ -380,17 +399,27 @@ fn read_items(
         return diags;
     }
     let mut text = first;
-    if let Err(e) = r.read_to_end(&mut text) {
-        return vec![io_error(path, &e.to_string())];
+    // What was read before an error (a cut gzip stream) is still read; the error is said
+    // after the records' diagnostics.
+    let read_err = r.read_to_end(&mut text).err();
+    let mut diags = read_json_text(path, &text, f);
+    if let Some(e) = read_err {
+        diags.push(io_error(path, &e.to_string()));
     }
-    let t = trim_ascii(&text);
+    diags
+}
+
+/// A whole JSON text: an array of records or a sequence of values (envelopes included).
+fn read_json_text(path: &Path, text: &[u8], f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let t = trim_ascii(text);
     if t.first() == Some(&b'[') {
         // Parsed from the start of the text (leading white space included) so that serde's
         // line numbers are the file's.
         // Streamed element by element, so that the records before a cut or a syntax error
         // are still read (Okta System Log exports, `gcloud logging read --format=json`).
         let mut index = 0;
-        let mut de = serde_json::Deserializer::from_slice(&text);
+        let mut de = serde_json::Deserializer::from_slice(text);
         let res = TopSeed {
             sink: &mut |v| {
                 emit(path, index, v, f, &mut diags);
