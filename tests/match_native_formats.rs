@@ -382,13 +382,29 @@ fn sysmon_for_linux_in_syslog() {
     let mut rules = vec![net, windows];
     let c = corpus("linux/process_creation/proc_creation_lnx_base64_decode.yml");
     rules.extend(c.clone());
-    let r = run(&rules, &[fixture("sysmon_linux.log")], &[]);
+    // The same event read from journald (`journalctl -o json`: the XML in `MESSAGE`).
+    let journal = rule(
+        d,
+        "journald sysmon",
+        "product: linux\ncategory: process_creation",
+        "selection:\n    SYSLOG_IDENTIFIER: sysmon\n    ParentImage: /usr/bin/bash\ncondition: selection",
+    );
+    rules.push(journal);
+    let r = run(
+        &rules,
+        &[
+            fixture("sysmon_linux.log"),
+            fixture("sysmon_linux_journal.json"),
+        ],
+        &[],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let f = "sysmon_linux.log";
+    let j = "sysmon_linux_journal.json";
     // The cron line is not an event: the Sysmon events are records 0, 1 and 2.
-    let mut want = hits(&[("linux outbound 443", f, 2)]);
+    let mut want = hits(&[("linux outbound 443", f, 2), ("journald sysmon", j, 1)]);
     if let Some(c) = &c {
-        want.extend(hits(&[(&title_of(c), f, 0)]));
+        want.extend(hits(&[(&title_of(c), f, 0), (&title_of(c), j, 1)]));
     }
     assert_eq!(r.hits, want, "{}", r.stderr);
 }

@@ -685,12 +685,37 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// A JSON object as an event: Windows event JSON (`{"Event": {"System": ..}}`) is flattened
-/// Sigma-style; anything else is a flat event (nested objects as dotted names).
+/// Sigma-style; a syslog record in JSON whose message is Windows event XML (Sysmon for Linux
+/// read with `journalctl -o json`, or forwarded as JSON) is that event, with the record's
+/// other fields added where the event lacks them; anything else is a flat event (nested
+/// objects as dotted names). XML that does not parse leaves the record a flat event.
 pub fn event_from_json(m: &Map<String, Value>) -> Event {
     match m.get("Event") {
-        Some(Value::Object(inner)) if inner.contains_key("System") => windows_event(inner),
-        _ => Event::from_json_map(m),
+        Some(Value::Object(inner)) if inner.contains_key("System") => return windows_event(inner),
+        _ => {}
     }
+    for (k, v) in m {
+        if let Value::String(text) = v {
+            if is_xml_message(k, text) {
+                if let Ok(mut e) = super::event_xml::xml_event(text) {
+                    let rest = Event::from_json_map(m);
+                    for (name, vals) in rest.fields {
+                        if &*name != k.as_str() && e.get(&name).is_none() {
+                            e.set(&name, vals);
+                        }
+                    }
+                    return e;
+                }
+            }
+        }
+    }
+    Event::from_json_map(m)
+}
+
+/// Whether a top-level field of a JSON record is a syslog message holding Windows event XML
+/// (journald's `MESSAGE`, the `message` of syslog shippers).
+pub fn is_xml_message(name: &str, text: &str) -> bool {
+    text.starts_with("<Event") && (name == "MESSAGE" || name == "message")
 }
 
 /// Flatten the inside of `Event` (System, EventData, UserData).
