@@ -25,14 +25,16 @@ pub struct MatchArgs {
     /// Rule files or folders (`.det`, Sigma `.yml`); repeatable, several per flag.
     #[arg(long, required = true, num_args = 1..)]
     pub rules: Vec<PathBuf>,
-    /// Event files or folders (`.json`, `.jsonl`, `.ndjson`, `.evtx`); repeatable.
+    /// Event files or folders (`.json`, `.jsonl`, `.ndjson`, `.evtx`, `.log`, also `.gz`):
+    /// JSON, EVTX, CloudTrail/Azure exports, Okta, Google Cloud, Zeek, Sysmon for Linux
+    /// syslog, auditd; repeatable.
     #[arg(long, required = true, num_args = 1..)]
     pub events: Vec<PathBuf>,
     /// Output layout of the matches (stdout).
     #[arg(long, alias = "output", value_enum, default_value_t = MatchFormat::Jsonl)]
     pub format: MatchFormat,
-    /// Declare the source of events that carry no Channel/EventID:
-    /// `category=proxy[,product=P][,service=S]`.
+    /// Declare the source of events the log source table does not recognise (no Channel, no
+    /// known export shape): `category=proxy[,product=P][,service=S]`.
     #[arg(long)]
     pub logsource: Option<String>,
     /// Threads matching events (0: one per core). The output does not depend on it.

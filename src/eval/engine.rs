@@ -215,7 +215,13 @@ impl Engine {
     /// Classify an event and add the taxonomy field names its source implies. Call once per
     /// event before [`Engine::matches`].
     pub fn prepare(&self, event: &mut Event) -> Class {
-        let class = self.logsources.classify(event);
+        self.prepare_in(event, None)
+    }
+
+    /// [`Engine::prepare`] for an event of a file whose name the log source table recognises
+    /// (`file`: [`LogSources::file_sources`] of its path, computed once per file).
+    pub fn prepare_in(&self, event: &mut Event, file: Option<&[usize]>) -> Class {
+        let class = self.logsources.classify_in(event, file);
         self.logsources.normalise_fields(&class, event);
         class
     }

@@ -150,11 +150,12 @@ impl Event {
     }
 
     /// Build a flat event from a JSON object: nested objects become dotted names (`a.b`),
-    /// arrays become several values, fields whose name starts with `_` are ignored.
+    /// arrays become several values, fields whose name starts with `_` are ignored (except the
+    /// top-level ones log source routing reads, such as Zeek's `_path`).
     pub fn from_json_map(map: &serde_json::Map<String, serde_json::Value>) -> Event {
         let mut e = Event::new();
         for (k, v) in map {
-            if k.starts_with('_') {
+            if k.starts_with('_') && !super::logsource::keeps_underscore_field(k) {
                 continue;
             }
             e.push_json(k, v, 0);
@@ -162,7 +163,11 @@ impl Event {
         e
     }
 
-    /// Add a JSON value under `name`, flattening objects and arrays.
+    /// Add a JSON value under `name`, flattening objects and arrays. An array is a list value
+    /// (its objects and arrays as JSON text), and the leaves of the objects in it are added
+    /// under dotted names too, all elements' values together (Okta's `target` array of
+    /// objects gives `target.displayName` with one value per target, as Sigma rules and
+    /// SIEMs read it).
     pub fn push_json(&mut self, name: &str, v: &serde_json::Value, depth: usize) {
         match v {
             serde_json::Value::Object(m) if depth < MAX_DEPTH => {
@@ -184,8 +189,50 @@ impl Event {
                     })
                     .collect();
                 self.set(name, vals);
+                if depth < MAX_DEPTH {
+                    for x in xs {
+                        if let serde_json::Value::Object(m) = x {
+                            self.push_leaves(name, m, depth + 1);
+                        }
+                    }
+                }
             }
             other => self.push(name, Val::from_json(other)),
+        }
+    }
+
+    /// The leaves of an object inside an array, appended under `name.key` (values of several
+    /// elements accumulate; arrays inside add each element).
+    fn push_leaves(
+        &mut self,
+        name: &str,
+        m: &serde_json::Map<String, serde_json::Value>,
+        depth: usize,
+    ) {
+        for (k, x) in m {
+            if k.starts_with('_') {
+                continue;
+            }
+            let key = format!("{name}.{k}");
+            match x {
+                serde_json::Value::Object(o) if depth < MAX_DEPTH => {
+                    self.push_leaves(&key, o, depth + 1)
+                }
+                serde_json::Value::Array(xs) => {
+                    for y in xs {
+                        match y {
+                            serde_json::Value::Object(o) if depth < MAX_DEPTH => {
+                                self.push_leaves(&key, o, depth + 1)
+                            }
+                            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                                self.push(&key, Val::str(&y.to_string()))
+                            }
+                            _ => self.push(&key, Val::from_json(y)),
+                        }
+                    }
+                }
+                other => self.push(&key, Val::from_json(other)),
+            }
         }
     }
 

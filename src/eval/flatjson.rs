@@ -5,7 +5,8 @@
 //! not a JSON object or is invalid (so that the diagnostic is the general one), an object with
 //! a top-level `Event` key (Windows event JSON), and an object repeating a key (a
 //! `serde_json::Map` keeps the last value, at the first one's position; two keys of one object
-//! with equal hashes are taken for a repeat too, which only costs time).
+//! with equal hashes are taken for a repeat too, which only costs time), and a syslog
+//! `MESSAGE` holding Windows event XML (see [`super::read::is_xml_message`]).
 
 use std::fmt;
 
@@ -104,7 +105,7 @@ fn object<'de, A: MapAccess<'de>>(
         if repeated {
             return Err(declined());
         }
-        if key.starts_with('_') {
+        if key.starts_with('_') && !(top && super::logsource::keeps_underscore_field(key)) {
             map.next_value::<IgnoredAny>()?;
         } else {
             map.next_value_seed(Value { st, depth })?;
@@ -198,6 +199,11 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
         Ok(())
     }
     fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        // A syslog message holding Windows event XML (Sysmon for Linux through journald):
+        // the general path reads the XML.
+        if self.depth == 0 && super::read::is_xml_message(&self.st.name, s) {
+            return Err(declined());
+        }
         self.push(Val::str(s));
         Ok(())
     }
@@ -266,6 +272,7 @@ mod tests {
             r#"{"a": 1, "a": 2}"#,
             r#"{"x": {"a": {"b": 1}, "a": 2}}"#,
             r#"{"Event": {"System": {"EventID": 1}}}"#,
+            r#"{"MESSAGE": "<Event><System><EventID>1</EventID></System></Event>"}"#,
             r#"[1]"#,
             r#"{"a": 1} x"#,
             r#"{"a": "#,

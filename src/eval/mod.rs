@@ -5,10 +5,12 @@
 //!   expression compiled once and evaluated on events (the single implementation of the
 //!   semantics).
 
+pub mod auditd;
 pub mod compile;
 pub mod correlate;
 pub mod engine;
 pub mod event;
+pub mod event_xml;
 pub mod evtx_layout;
 pub mod flatjson;
 pub mod literals;
@@ -18,6 +20,7 @@ pub mod read;
 pub mod regex;
 pub mod regression;
 pub mod run;
+pub mod textlog;
 
 use crate::diag::Diagnostic;
 use crate::ir::norm::{normalize_selection, Expr, NormOptions};

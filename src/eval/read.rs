@@ -16,6 +16,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeSeed as _;
 use serde_json::{Map, Value};
 
 use crate::diag::Diagnostic;
@@ -182,8 +183,31 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     (out, diags)
 }
 
-/// What [`collect_files`] looks for in folders.
-pub const EVENT_EXTENSIONS: [&str; 4] = ["json", "jsonl", "ndjson", "evtx"];
+/// What [`collect_files`] looks for in folders: these extensions, also followed by `.gz`
+/// (`.json.gz`: CloudTrail) or by a rotation number (`audit.log.1`). `.log` is for auditd,
+/// Zeek and syslog files.
+pub const EVENT_EXTENSIONS: [&str; 5] = ["json", "jsonl", "ndjson", "evtx", "log"];
+
+/// Whether a file found in a folder is read as events (see [`EVENT_EXTENSIONS`]).
+fn is_event_file_name(p: &Path) -> bool {
+    let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let name = name.to_ascii_lowercase();
+    // A compressed EVTX file is not read (the EVTX reader needs the file itself).
+    if name.ends_with(".evtx.gz") {
+        return false;
+    }
+    let mut stem = name.strip_suffix(".gz").unwrap_or(&name);
+    // A rotation number (`audit.log.1`, `syslog.2.gz`).
+    if let Some((head, n)) = stem.rsplit_once('.') {
+        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            stem = head;
+        }
+    }
+    stem.rsplit_once('.')
+        .is_some_and(|(_, ext)| EVENT_EXTENSIONS.contains(&ext))
+}
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, depth: usize) {
     if depth > 64 {
@@ -200,11 +224,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, depth: 
     for p in entries {
         if p.is_dir() {
             walk(&p, out, diags, depth + 1);
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EVENT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
+        } else if is_event_file_name(&p) {
             out.push(p);
         }
     }
@@ -230,7 +250,42 @@ pub fn read_json(path: &Path, input: impl Read, sink: &mut dyn FnMut(Record)) ->
 }
 
 /// [`read_json`] as [`Item`]s: NDJSON lines are handed over unparsed.
+///
+/// Besides JSON, the input may be gzip-compressed (CloudTrail's `.json.gz`, rotated Zeek
+/// logs), and may be a text log of audit records or Sysmon for Linux XML events (see
+/// [`read_text_log`]).
 pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> {
+    read_items(path, input, f, true)
+}
+
+/// JSON objects whose only (or first) key holds an array of records: CloudTrail log files
+/// (`{"Records": [...]}`, AWS CloudTrail User Guide, "CloudTrail log file examples") and
+/// Azure Monitor exports to Event Hubs (`{"records": [...]}`, Azure Monitor "Stream Azure
+/// monitoring data to an event hub"). Each record of the array is one event.
+pub const ENVELOPES: [&str; 2] = ["Records", "records"];
+
+/// Whether a text starts with an envelope object (`{"Records": [`), so that the file is read
+/// whole, value by value, rather than line by line (each record of the array is an event).
+fn opens_envelope(line: &[u8]) -> bool {
+    let t = trim_ascii(line);
+    let Some(rest) = t.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = trim_ascii(rest);
+    ENVELOPES.iter().any(|k| {
+        rest.strip_prefix(b"\"")
+            .and_then(|r| r.strip_prefix(k.as_bytes()))
+            .and_then(|r| r.strip_prefix(b"\""))
+            .is_some_and(|r| trim_ascii(r).starts_with(b":"))
+    })
+}
+
+fn read_items(
+    path: &Path,
+    input: impl Read,
+    f: &mut dyn FnMut(Item),
+    gunzip: bool,
+) -> Vec<Diagnostic> {
     let mut r = BufReader::with_capacity(1 << 16, input);
     // UTF-16 with a byte-order mark (what Windows PowerShell 5 writes with `>` or `Out-File`):
     // read whole and decoded to UTF-8, then read like any other file.
@@ -242,7 +297,7 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
                 return vec![io_error(path, &e.to_string())];
             }
             return match utf16_to_utf8(&bytes[2..], little) {
-                Ok(text) => read_json_items(path, text.as_bytes(), f),
+                Ok(text) => read_items(path, text.as_bytes(), f, false),
                 Err(at) => vec![io_error(
                     path,
                     &format!(
@@ -255,6 +310,31 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
                     ),
                 )],
             };
+        }
+        // gzip (once: a compressed file inside is not unpacked again).
+        Ok(head) if gunzip && head.starts_with(b"\x1f\x8b") => {
+            let gz: Box<dyn Read> = Box::new(flate2::read::MultiGzDecoder::new(r));
+            return read_items(path, gz, f, false);
+        }
+        Ok(_) => {}
+        Err(e) => return vec![io_error(path, &e.to_string())],
+    }
+    // An envelope (`{"Records": [`) is read whole, whatever the length of its first line (a
+    // CloudTrail file is one line, often over the NDJSON line limit).
+    match r.fill_buf() {
+        Ok(head) if opens_envelope(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head)) => {
+            let mut text = Vec::new();
+            let read_err = r.read_to_end(&mut text).err();
+            let bom = if text.starts_with(b"\xEF\xBB\xBF") {
+                3
+            } else {
+                0
+            };
+            let mut diags = read_json_text(path, &text[bom..], f);
+            if let Some(e) = read_err {
+                diags.push(io_error(path, &e.to_string()));
+            }
+            return diags;
         }
         Ok(_) => {}
         Err(e) => return vec![io_error(path, &e.to_string())],
@@ -274,6 +354,9 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
         first_len = first_len.saturating_sub(3);
     }
     let first_trim = trim_ascii(&first);
+    if super::textlog::is_text_log(first_trim) {
+        return super::textlog::read_text_log(path, first, &mut r, f);
+    }
     // An object on a first line over the limit is an over-long NDJSON record (only `MAX_LINE + 1`
     // bytes of it were kept, so it cannot parse): report it as such and read on line by line,
     // rather than read the whole file as one JSON text and report a parse error at the cut.
@@ -316,24 +399,41 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
         return diags;
     }
     let mut text = first;
-    if let Err(e) = r.read_to_end(&mut text) {
-        return vec![io_error(path, &e.to_string())];
+    // What was read before an error (a cut gzip stream) is still read; the error is said
+    // after the records' diagnostics.
+    let read_err = r.read_to_end(&mut text).err();
+    let mut diags = read_json_text(path, &text, f);
+    if let Some(e) = read_err {
+        diags.push(io_error(path, &e.to_string()));
     }
-    let t = trim_ascii(&text);
+    diags
+}
+
+/// A whole JSON text: an array of records or a sequence of values (envelopes included).
+fn read_json_text(path: &Path, text: &[u8], f: &mut dyn FnMut(Item)) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let t = trim_ascii(text);
     if t.first() == Some(&b'[') {
         // Parsed from the start of the text (leading white space included) so that serde's
         // line numbers are the file's.
-        match serde_json::from_slice::<Vec<Value>>(&text) {
-            Ok(vs) => {
-                for (i, v) in vs.into_iter().enumerate() {
-                    emit(path, i, v, f, &mut diags);
-                }
-            }
-            Err(e) => diags.push(bad_record(
+        // Streamed element by element, so that the records before a cut or a syntax error
+        // are still read (Okta System Log exports, `gcloud logging read --format=json`).
+        let mut index = 0;
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let res = TopSeed {
+            sink: &mut |v| {
+                emit(path, index, v, f, &mut diags);
+                index += 1;
+            },
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if let Err(e) = res {
+            diags.push(bad_record(
                 path,
-                0,
+                index,
                 &format!("in the JSON array: {}", json_error(&e, 0)),
-            )),
+            ));
         }
         return diags;
     }
@@ -344,18 +444,26 @@ pub fn read_json_items(path: &Path, input: impl Read, f: &mut dyn FnMut(Item)) -
     let mut index = 0;
     while pos < text.len() {
         let mut err_line = None;
-        for item in serde_json::Deserializer::from_slice(&text[pos..]).into_iter::<Value>() {
-            match item {
-                Ok(v) => {
+        let mut de = serde_json::Deserializer::from_slice(&text[pos..]);
+        loop {
+            // Stop at the end of the input (only white space left; `end` consumes nothing
+            // else).
+            if de.end().is_ok() {
+                break;
+            }
+            // Values are streamed, so an envelope's records before a cut are still read.
+            let res = TopSeed {
+                sink: &mut |v| {
                     emit(path, index, v, f, &mut diags);
                     index += 1;
-                }
-                Err(e) => {
-                    diags.push(bad_record(path, index, &json_error(&e, lines_before)));
-                    index += 1;
-                    err_line = Some(e.line().max(1));
-                    break;
-                }
+                },
+            }
+            .deserialize(&mut de);
+            if let Err(e) = res {
+                diags.push(bad_record(path, index, &json_error(&e, lines_before)));
+                index += 1;
+                err_line = Some(e.line().max(1));
+                break;
             }
         }
         let Some(line) = err_line else { break };
@@ -453,6 +561,104 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end.max(start)]
 }
 
+/// Reads one top-level JSON value and passes on its records: the elements of an array, the
+/// records of an envelope object (see [`ENVELOPES`]; its other keys are ignored), or the
+/// value itself. Elements are passed on as they are parsed, so that a later error leaves the
+/// earlier records read.
+struct TopSeed<'s> {
+    sink: &'s mut dyn FnMut(Value),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            (self.sink)(v);
+        }
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some(first) = map.next_key::<String>()? else {
+            (self.sink)(Value::Object(Map::new()));
+            return Ok(());
+        };
+        if ENVELOPES.contains(&first.as_str()) {
+            map.next_value_seed(Records { sink: self.sink })?;
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            return Ok(());
+        }
+        let mut m = Map::new();
+        m.insert(first, map.next_value()?);
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            m.insert(k, v);
+        }
+        (self.sink)(Value::Object(m));
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        (self.sink)(Value::Bool(v));
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        (self.sink)(Value::from(v));
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        (self.sink)(Value::from(v));
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        (self.sink)(Value::from(v));
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        (self.sink)(Value::from(v));
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        (self.sink)(Value::Null);
+        Ok(())
+    }
+}
+
+/// The array of an envelope, element by element.
+struct Records<'s> {
+    sink: &'s mut dyn FnMut(Value),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Records<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Records<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            (self.sink)(v);
+        }
+        Ok(())
+    }
+}
+
 fn emit(path: &Path, index: usize, v: Value, f: &mut dyn FnMut(Item), diags: &mut Vec<Diagnostic>) {
     match v {
         Value::Object(m) => f(Item::Record(Record {
@@ -479,12 +685,37 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// A JSON object as an event: Windows event JSON (`{"Event": {"System": ..}}`) is flattened
-/// Sigma-style; anything else is a flat event (nested objects as dotted names).
+/// Sigma-style; a syslog record in JSON whose message is Windows event XML (Sysmon for Linux
+/// read with `journalctl -o json`, or forwarded as JSON) is that event, with the record's
+/// other fields added where the event lacks them; anything else is a flat event (nested
+/// objects as dotted names). XML that does not parse leaves the record a flat event.
 pub fn event_from_json(m: &Map<String, Value>) -> Event {
     match m.get("Event") {
-        Some(Value::Object(inner)) if inner.contains_key("System") => windows_event(inner),
-        _ => Event::from_json_map(m),
+        Some(Value::Object(inner)) if inner.contains_key("System") => return windows_event(inner),
+        _ => {}
     }
+    for (k, v) in m {
+        if let Value::String(text) = v {
+            if is_xml_message(k, text) {
+                if let Ok(mut e) = super::event_xml::xml_event(text) {
+                    let rest = Event::from_json_map(m);
+                    for (name, vals) in rest.fields {
+                        if &*name != k.as_str() && e.get(&name).is_none() {
+                            e.set(&name, vals);
+                        }
+                    }
+                    return e;
+                }
+            }
+        }
+    }
+    Event::from_json_map(m)
+}
+
+/// Whether a top-level field of a JSON record is a syslog message holding Windows event XML
+/// (journald's `MESSAGE`, the `message` of syslog shippers).
+pub fn is_xml_message(name: &str, text: &str) -> bool {
+    text.starts_with("<Event") && (name == "MESSAGE" || name == "message")
 }
 
 /// Flatten the inside of `Event` (System, EventData, UserData).

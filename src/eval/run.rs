@@ -216,6 +216,7 @@ pub fn run_match(
                     };
                     let path = &files[job.file];
                     let text = &file_texts[job.file];
+                    let file_sources = engine.logsources.file_sources(path);
                     let mut done = Done {
                         seq: job.seq,
                         ..Done::default()
@@ -246,7 +247,7 @@ pub fn run_match(
                         };
                         let mut ev = rec.event;
                         done.events += 1;
-                        let class = engine.prepare(&mut ev);
+                        let class = engine.prepare_in(&mut ev, file_sources.as_deref());
                         engine.matches(&ev, &class, &mut scratch, &mut hits);
                         if hits.is_empty() {
                             continue;

@@ -1,0 +1,170 @@
+//! Text logs carrying events one per line: Linux audit records (`audit.log`, or forwarded by
+//! audispd to syslog; see [`super::auditd`]) and Sysmon for Linux events (Windows event XML
+//! in a syslog line; see [`super::event_xml`]).
+//!
+//! A file is read this way when its first line holds either, or looks like a syslog line
+//! (`Nov 14 22:13:20 host prog: ...`, `<134>...`, or an RFC 3339 time first). Each line
+//! holding an `<Event` element is a Sysmon event, each line holding `msg=audit(` an audit
+//! record (records of one audit event are grouped); other lines (other programs' syslog
+//! messages) are not events and are passed over. A line that starts one of these formats but
+//! cannot be read is a diagnostic with its line and column; reading goes on.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use crate::diag::Diagnostic;
+
+use super::read::{Item, Record, MAX_LINE};
+
+/// Whether a file whose first line is `first` (trimmed) is a text log of these formats.
+pub fn is_text_log(first: &[u8]) -> bool {
+    if matches!(first.first(), None | Some(b'{' | b'[')) {
+        return false;
+    }
+    let Ok(line) = std::str::from_utf8(&first[..first.len().min(MAX_LINE)]) else {
+        return false;
+    };
+    super::auditd::is_record(line) || line.contains("<Event") || is_syslog(line)
+}
+
+/// A syslog line: BSD (`Nov 14 22:13:20 `), with a priority (`<134>`), or an RFC 3339 /
+/// ISO 8601 time first (rsyslog's high-precision format, RFC 5424 after the priority).
+fn is_syslog(line: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ", "Jul ", "Aug ", "Sep ", "Oct ", "Nov ",
+        "Dec ",
+    ];
+    let b = line.as_bytes();
+    if MONTHS.iter().any(|m| line.starts_with(m)) {
+        return b.len() > 15 && b[9] == b':' && b[12] == b':';
+    }
+    if let Some(rest) = line.strip_prefix('<') {
+        return rest.split_once('>').is_some_and(|(p, _)| {
+            !p.is_empty() && p.len() <= 3 && p.bytes().all(|c| c.is_ascii_digit())
+        });
+    }
+    b.len() > 19
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b'T' || b[10] == b' ')
+        && b[13] == b':'
+}
+
+/// Read a text log whose first line (as read, line break included) is `first`.
+pub fn read_text_log(
+    path: &Path,
+    first: Vec<u8>,
+    r: &mut impl BufRead,
+    f: &mut dyn FnMut(Item),
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut grouper = super::auditd::Grouper::default();
+    let mut index = 0;
+    let mut line_no = 1;
+    let mut line = first;
+    let mut emit = |i: usize, event| f(Item::Record(Record { index: i, event }));
+    loop {
+        if line.len() > MAX_LINE {
+            diags.push(bad(
+                path,
+                index,
+                &format!(
+                    "line {line_no} is longer than the limit of {MAX_LINE} bytes ({} MiB) for one record; skipped",
+                    MAX_LINE >> 20
+                ),
+            ));
+            index += 1;
+        } else {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches(['\r', '\n']);
+            if let Some(at) = text.find("<Event") {
+                let end = text
+                    .rfind("</Event>")
+                    .map_or(text.len(), |e| e + "</Event>".len());
+                let end = end.max(at);
+                match super::event_xml::xml_event(&text[at..end]) {
+                    Ok(event) => {
+                        // Audit events started before stay in order.
+                        grouper.flush(true, &mut emit);
+                        emit(index, event);
+                    }
+                    Err(e) => diags.push(bad(
+                        path,
+                        index,
+                        &format!(
+                            "line {line_no}, column {}: {}",
+                            char_column(text, at + e.offset),
+                            e.message
+                        ),
+                    )),
+                }
+                index += 1;
+            } else if super::auditd::is_record(text) {
+                if let Err(e) = grouper.add(text, &mut index, &mut emit) {
+                    diags.push(bad(
+                        path,
+                        index,
+                        &format!(
+                            "line {line_no}, column {}: invalid audit record: {}",
+                            char_column(text, e.column),
+                            e.message
+                        ),
+                    ));
+                    index += 1;
+                }
+            }
+        }
+        line.clear();
+        line_no += 1;
+        match read_line(r, &mut line) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("event-read-error", format!("cannot read events: {e}"))
+                        .in_file(path),
+                );
+                break;
+            }
+        }
+    }
+    grouper.flush(true, &mut emit);
+    diags
+}
+
+/// 1-based column (in characters) of byte `at` of `text`.
+fn char_column(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    text[..at].chars().count() + 1
+}
+
+/// One line, at most `MAX_LINE + 1` bytes of it kept; false at the end of the input.
+fn read_line(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut any = false;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let room = (MAX_LINE + 1).saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        r.consume(n);
+        if done {
+            return Ok(true);
+        }
+    }
+}
+
+fn bad(path: &Path, index: usize, msg: &str) -> Diagnostic {
+    Diagnostic::error("bad-event", format!("record {index}: {msg}")).in_file(path)
+}
