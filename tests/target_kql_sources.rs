@@ -63,7 +63,8 @@ const EXPECTED: &[(&str, &str, &str, bool)] = &[
         false,
     ),
     ("lnx_sshd_error", "Syslog", "Syslog", true),
-    ("m365_inbox_rule", "OfficeActivity", "OfficeActivity", true),
+    ("m365_inbox_rule", "OfficeActivity", "CloudAppEvents", false),
+    ("opencanary_ssh_login", "Syslog", "Syslog", true),
     (
         "macos_launchagent_file",
         "DeviceFileEvents",
