@@ -16,10 +16,13 @@ const FLOORS: &[(&str, f64)] = &[
     ("sigma", 100.0),
     ("splunk", 100.0),
     ("splunk-cim", 100.0),
-    ("kql-defender", 99.0),
-    // 98.34% since Sentinel's 10,000-character query limit is enforced: 17 corpus rules whose
-    // query is longer are skipped (`query-too-long`) rather than emitted for Sentinel to refuse.
-    ("kql-sentinel", 98.3),
+    // The KQL targets now map the cloud, identity, Linux, macOS and Windows-channel log sources
+    // too (issue 11), so rules whose fields those tables lack count here (Windows `Data`,
+    // SigninLogs `Status`, ...): 97.91% / 97.28% of 3,017 mapped rules.
+    ("kql-defender", 97.9),
+    // Also: Sentinel's 10,000-character query limit skips 17 corpus rules (`query-too-long`)
+    // rather than emitting them for Sentinel to refuse.
+    ("kql-sentinel", 97.2),
 ];
 
 /// Lowest accepted share (in %) of ALL corpus rules compiled, per target (issue 11 asks 99% for
@@ -29,8 +32,9 @@ const ALL_RULES_FLOORS: &[(&str, f64)] = &[
     ("sigma", 100.0),
     ("splunk", 99.7),
     ("splunk-cim", 99.7),
-    ("kql-defender", 77.9),
-    ("kql-sentinel", 77.4),
+    // 2,954 and 2,935 of 3,141 (issue 11's log sources; 77.9% / 77.4% before).
+    ("kql-defender", 94.0),
+    ("kql-sentinel", 93.4),
 ];
 
 /// Lowest accepted share (in %) of mapped rules that splunk-cim compiles to a data model

@@ -21,6 +21,12 @@ fn compiled(target_name: &str, logsource: &str, body: &str) -> Result<Compiled, 
     }
 }
 
+/// A Defender XDR Advanced Hunting table (read natively by kql-defender, no `note`), as opposed
+/// to a Microsoft Sentinel workspace table.
+fn is_xdr(table: &str) -> bool {
+    table.starts_with("Device") || table == "CloudAppEvents"
+}
+
 /// The first line of a query: the table or function it reads.
 fn source(c: &Compiled) -> &str {
     c.query.as_deref().unwrap().lines().next().unwrap()
@@ -29,11 +35,7 @@ fn source(c: &Compiled) -> &str {
 #[test]
 fn sentinel_tables_kept_by_both_kql_targets_are_equal() {
     let (d, s) = (target("kql-defender"), target("kql-sentinel"));
-    let shared: Vec<&String> = d
-        .tables
-        .keys()
-        .filter(|t| !t.starts_with("Device"))
-        .collect();
+    let shared: Vec<&String> = d.tables.keys().filter(|t| !is_xdr(t)).collect();
     for t in [
         "SecurityEvent",
         "WindowsEvent",
@@ -62,7 +64,7 @@ fn sentinel_data_entries_of_both_kql_targets_agree() {
         b.spec
             .logsources
             .iter()
-            .filter(|e| e.table.as_deref().is_some_and(|t| !t.starts_with("Device")))
+            .filter(|e| e.table.as_deref().is_some_and(|t| !is_xdr(t)))
             .map(|e| {
                 (
                     e.when.clone(),
@@ -81,7 +83,7 @@ fn sentinel_data_entries_of_both_kql_targets_agree() {
         .spec
         .logsources
         .iter()
-        .filter(|e| e.table.as_deref().is_some_and(|t| !t.starts_with("Device")))
+        .filter(|e| e.table.as_deref().is_some_and(|t| !is_xdr(t)))
     {
         assert!(e.note.is_some(), "{:?} has no note", e.when);
         assert_eq!(
@@ -112,6 +114,32 @@ fn defender_prefers_native_tables() {
     .unwrap();
     assert_eq!(source(&c), "DeviceFileEvents");
     assert_eq!(c.note, None);
+
+    // Microsoft 365 audit records: CloudAppEvents (the record in RawEventData) first.
+    let c = compiled(
+        "kql-defender",
+        "product=m365 service=audit",
+        "  sel = Operation \"New-InboxRule\"\n  d = Directionality \"Inbound\"\n  condition sel and d",
+    )
+    .unwrap();
+    assert_eq!(source(&c), "CloudAppEvents");
+    assert_eq!(c.note, None);
+    assert!(
+        c.query
+            .as_deref()
+            .unwrap()
+            .contains("tostring(RawEventData.Directionality) =~ \"Inbound\""),
+        "{:?}",
+        c.query
+    );
+    // kql-sentinel reads the same records from OfficeActivity.
+    let c = compiled(
+        "kql-sentinel",
+        "product=m365 service=audit",
+        "  sel = Operation \"New-InboxRule\"\n  condition sel",
+    )
+    .unwrap();
+    assert_eq!(source(&c), "OfficeActivity");
 }
 
 #[test]

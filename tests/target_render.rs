@@ -211,15 +211,15 @@ fn unsupported_constructs_are_skipped_with_the_construct_and_target() {
     )
     .unwrap_err();
     assert!(e.contains("RE2"), "{e}");
-    // Unknown log source.
+    // A log source the target has no entry for (Bitbucket: no Microsoft table).
     let e = query(
         "kql-defender",
-        "product=macos category=process_creation",
-        "  a = Image \"x\"\n  condition a",
+        "product=bitbucket service=audit",
+        "  a = auditType.action \"x\"\n  condition a",
     )
     .unwrap_err();
     assert!(
-        e.contains("log source product=macos category=process_creation"),
+        e.contains("log source product=bitbucket service=audit"),
         "{e}"
     );
     // tstats has no regex: it is tested after grouping by the column...

@@ -1,0 +1,153 @@
+//! The log sources the KQL targets read beyond the Windows Sysmon-style categories (cloud,
+//! identity, Linux, macOS, network devices, Zeek, a Windows channel): one sample rule per
+//! family (tests/kql_sources.det) compiles for `kql-sentinel` and `kql-defender` against the
+//! table this test names, and its query and artifact are kept as insta snapshots. With the
+//! Kusto parser installed (tests/kql), every query also passes Kusto.Language's analysis
+//! against the target's schema/ tables.
+
+#[path = "target_util.rs"]
+mod util;
+
+use detc::target::{Backend, Ctx, Outcome};
+use util::*;
+
+const SAMPLES: &str = include_str!("kql_sources.det");
+
+/// Rule -> (table kql-sentinel reads, table kql-defender reads, the `note` kql-defender gives,
+/// if any: a Sentinel workspace table rather than a Defender XDR one).
+const EXPECTED: &[(&str, &str, &str, bool)] = &[
+    (
+        "aws_iam_user_created",
+        "AWSCloudTrail",
+        "AWSCloudTrail",
+        true,
+    ),
+    (
+        "azure_keyvault_deleted",
+        "AzureActivity",
+        "AzureActivity",
+        true,
+    ),
+    (
+        "azure_risk_leaked_credentials",
+        "AADUserRiskEvents",
+        "AADUserRiskEvents",
+        true,
+    ),
+    ("azure_role_member_added", "AuditLogs", "AuditLogs", true),
+    (
+        "azure_signin_legacy_client",
+        "SigninLogs",
+        "SigninLogs",
+        true,
+    ),
+    (
+        "cisco_aaa_show_config",
+        "CommonSecurityLog",
+        "CommonSecurityLog",
+        true,
+    ),
+    ("gcp_sink_deleted", "GCPAuditLogs", "GCPAuditLogs", true),
+    (
+        "github_repo_public",
+        "GitHubAuditLogsV2_CL",
+        "GitHubAuditLogsV2_CL",
+        true,
+    ),
+    ("k8s_secret_read", "AKSAudit", "AKSAudit", true),
+    ("lnx_auditd_memfd", "Syslog", "Syslog", true),
+    (
+        "lnx_network_miner_port",
+        "DeviceNetworkEvents",
+        "DeviceNetworkEvents",
+        false,
+    ),
+    ("lnx_sshd_error", "Syslog", "Syslog", true),
+    ("m365_inbox_rule", "OfficeActivity", "CloudAppEvents", false),
+    ("opencanary_ssh_login", "Syslog", "Syslog", true),
+    (
+        "macos_launchagent_file",
+        "DeviceFileEvents",
+        "DeviceFileEvents",
+        false,
+    ),
+    (
+        "macos_osascript_prompt",
+        "DeviceProcessEvents",
+        "DeviceProcessEvents",
+        false,
+    ),
+    ("okta_mfa_reset", "Okta_CL", "Okta_CL", true),
+    (
+        "win_bits_remote_download",
+        "WindowsEvent",
+        "WindowsEvent",
+        true,
+    ),
+    ("zeek_dns_txt_query", "_Im_Dns()", "_Im_Dns()", true),
+    (
+        "zeek_http_curl_ua",
+        "_Im_WebSession()",
+        "_Im_WebSession()",
+        true,
+    ),
+];
+
+#[test]
+fn every_new_log_source_family_compiles_to_its_table() {
+    let (rules, exprs) = pack(SAMPLES);
+    assert_eq!(
+        rules.len(),
+        EXPECTED.len(),
+        "one expectation per sample rule"
+    );
+    let cx = Ctx {
+        rules: &rules,
+        exprs: &exprs,
+    };
+    let mut queries: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for t in ["kql-sentinel", "kql-defender"] {
+        let b = target(t);
+        let mut out = String::new();
+        let mut qs = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            let &(_, sentinel, defender, noted) = EXPECTED
+                .iter()
+                .find(|e| e.0 == r.name)
+                .unwrap_or_else(|| panic!("no expectation for {}", r.name));
+            let c = match b.compile(i, &cx) {
+                Outcome::Compiled(c) => c,
+                Outcome::Skipped(d) => panic!("{t}: {} skipped: {}", r.name, d.message),
+            };
+            let q = c.query.clone().expect("query");
+            let table = if t == "kql-sentinel" {
+                sentinel
+            } else {
+                defender
+            };
+            assert_eq!(q.lines().next(), Some(table), "{t}: {} reads\n{q}", r.name);
+            let note = c.files.iter().any(|f| f.contents.contains("// data: "));
+            if t == "kql-defender" {
+                assert_eq!(note, noted, "{t}: {} data note\n{q}", r.name);
+            }
+            out.push_str(&format!("## {}\n{q}\n", r.name));
+            for f in &c.files {
+                out.push_str(&format!("--- {}\n{}", f.path, f.contents));
+            }
+            out.push('\n');
+            qs.push((r.name.clone(), q));
+        }
+        insta::assert_snapshot!(format!("kql_sources_{t}"), out);
+        queries.push((t.to_string(), qs));
+    }
+    if kql_ready() {
+        for (t, qs) in &queries {
+            for r in kusto(t, qs) {
+                assert!(
+                    r["errors"].as_array().is_some_and(|e| e.is_empty()),
+                    "{t}: {r}"
+                );
+            }
+        }
+    }
+}
