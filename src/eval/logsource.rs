@@ -170,10 +170,9 @@ pub struct Source {
 pub struct LogSources {
     pub sources: Vec<Source>,
     /// Lowercase channel -> sources recognised by it.
-    by_channel: FxHashMap<String, Vec<usize>>,
-    /// Channels (as in `by_channel`) whose sources are all `product: windows`: their events
-    /// also belong to the Windows base source.
-    windows_channels: rustc_hash::FxHashSet<String>,
+    /// With each channel: whether its sources are all `product: windows` (then its events
+    /// also belong to the Windows base source).
+    by_channel: FxHashMap<String, (bool, Vec<usize>)>,
     /// Source ids of the `product: windows` base source (every event with a Channel, unless
     /// the channel belongs to another product's sources).
     pub windows_base: usize,
@@ -249,13 +248,14 @@ impl LogSources {
                 files: s.files.iter().map(|p| Glob::new(p)).collect(),
             });
         }
-        let windows_channels = by_channel
-            .iter()
-            .filter(|(_, ids)| {
-                ids.iter()
-                    .all(|&id: &usize| sources[id].provides.product.as_deref() == Some("windows"))
+        let by_channel: FxHashMap<String, (bool, Vec<usize>)> = by_channel
+            .into_iter()
+            .map(|(c, ids)| {
+                let windows = ids
+                    .iter()
+                    .all(|&id| sources[id].provides.product.as_deref() == Some("windows"));
+                (c, (windows, ids))
             })
-            .map(|(c, _)| c.clone())
             .collect();
         let windows_base = sources.len();
         sources.push(Source {
@@ -273,7 +273,6 @@ impl LogSources {
         Ok(LogSources {
             sources,
             by_channel,
-            windows_channels,
             windows_base,
             when_groups,
             kept_underscore,
@@ -333,9 +332,9 @@ impl LogSources {
             };
         };
         // Exact spelling first (no allocation), then case-insensitively.
-        let (key, cands) = match self.by_channel.get_key_value(channel) {
+        let (windows, cands) = match self.by_channel.get(channel) {
             Some(c) => c,
-            None => match self.by_channel.get_key_value(&fold(channel)) {
+            None => match self.by_channel.get(&fold(channel)) {
                 Some(c) => c,
                 None => return Class::Sources(vec![self.windows_base]),
             },
@@ -343,7 +342,7 @@ impl LogSources {
         // A channel of another product (Sysmon for Linux's `Linux-Sysmon/Operational`) is
         // not a Windows event; its product-wide source is in the table.
         let mut out = Vec::new();
-        if self.windows_channels.contains(key) {
+        if *windows {
             out.push(self.windows_base);
         }
         let event_id = e
