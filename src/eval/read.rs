@@ -357,6 +357,9 @@ fn read_items(
         first_len = first_len.saturating_sub(3);
     }
     let first_trim = trim_ascii(&first);
+    if super::textlog::is_zeek_tsv(first_trim) {
+        return super::textlog::read_zeek_tsv(path, first, &mut r, f);
+    }
     if super::textlog::is_text_log(first_trim) {
         return super::textlog::read_text_log(path, first, &mut r, f);
     }
