@@ -316,20 +316,28 @@ fn zeek_json_logs_by_path_and_by_file_name_and_logsource() {
     let webdav = corpus("network/zeek/zeek_http_executable_download_from_webdav.yml");
     rules.extend(pools.clone());
     rules.extend(webdav.clone());
+    // The same DNS log in Zeek's default TSV form (routed by its `#path` header).
+    let tsv = "zeek_dns_tsv.log";
     let r = run(
         &rules,
-        &[fixture("dns.log"), fixture("zeek_stream.ndjson")],
+        &[
+            fixture("dns.log"),
+            fixture("zeek_stream.ndjson"),
+            fixture(tsv),
+        ],
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let mut want = hits(&[
         ("dns answer", "dns.log", 1),
+        ("dns answer", tsv, 1),
         ("generic dns category", "zeek_stream.ndjson", 2),
     ]);
     if let (Some(p), Some(w)) = (&pools, &webdav) {
         let (p, w) = (title_of(p), title_of(w));
         want.extend(hits(&[
             (&p, "dns.log", 1),
+            (&p, tsv, 1),
             (&p, "zeek_stream.ndjson", 2),
             (&w, "zeek_stream.ndjson", 0),
         ]));
@@ -582,6 +590,35 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
         r.stderr.contains("record 1: line 3, column")
             && r.stderr
                 .contains("the XML ends inside <Event><EventData><Data>"),
+        "{}",
+        r.stderr
+    );
+
+    // Zeek TSV: a line cut short (fewer columns than `#fields`).
+    let dns = rule(
+        d,
+        "zeek dns any",
+        "product: zeek\nservice: dns",
+        "selection:\n    qtype_name: A\ncondition: selection",
+    );
+    let mut tsv = std::fs::read_to_string(fixture("zeek_dns_tsv.log")).unwrap();
+    tsv.push_str("1591368001.0\tCxyz\t192.168.4.76\t4");
+    let cut = d.join("dns_cut.log");
+    std::fs::write(&cut, &tsv).unwrap();
+    let r = run(std::slice::from_ref(&dns), &[cut], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.hits,
+        hits(&[
+            ("zeek dns any", "dns_cut.log", 0),
+            ("zeek dns any", "dns_cut.log", 1)
+        ])
+    );
+    let n = tsv.lines().count();
+    assert!(
+        r.stderr.contains(&format!(
+            "record 2: line {n}, column 1: expected 24 tab-separated values (the `#fields` header), found 4"
+        )),
         "{}",
         r.stderr
     );

@@ -1,11 +1,14 @@
 //! Event readers: NDJSON, JSON arrays, pretty-printed JSON objects one after another, Windows
-//! event JSON as EVTX dumpers export it, and `.evtx` files (through the `evtx` crate).
+//! event JSON as EVTX dumpers export it, and `.evtx` files (through the `evtx` crate); also
+//! gzip-compressed input, the `Records` / `records` envelopes of CloudTrail and Azure exports
+//! (each record an event), and text logs of audit records and Sysmon for Linux XML
+//! ([`super::textlog`]). The format is decided by the content, not the file name.
 //!
 //! Windows events are flattened the way Sigma field names expect (specification, "Field
 //! Usage"): `Event.System` children by name (`EventID`, `Channel`, `Computer`), their XML
 //! attributes as `Tag_Attribute` (`Provider_Name`, `TimeCreated_SystemTime`), `EventData`
 //! values by their `Name`, and `UserData` leaves by their element name. Fields starting with
-//! `_` are ignored.
+//! `_` are ignored, except those log source routing reads (Zeek's `_path`).
 //!
 //! Readers stream records to a callback and never stop at bad input: a malformed JSON record
 //! (with its line and column in the file), a line over [`MAX_LINE`] bytes, or a corrupt EVTX
@@ -354,6 +357,9 @@ fn read_items(
         first_len = first_len.saturating_sub(3);
     }
     let first_trim = trim_ascii(&first);
+    if super::textlog::is_zeek_tsv(first_trim) {
+        return super::textlog::read_zeek_tsv(path, first, &mut r, f);
+    }
     if super::textlog::is_text_log(first_trim) {
         return super::textlog::read_text_log(path, first, &mut r, f);
     }

@@ -1,6 +1,7 @@
 //! Text logs carrying events one per line: Linux audit records (`audit.log`, or forwarded by
-//! audispd to syslog; see [`super::auditd`]) and Sysmon for Linux events (Windows event XML
-//! in a syslog line; see [`super::event_xml`]).
+//! audispd to syslog; see [`super::auditd`]), Sysmon for Linux events (Windows event XML
+//! in a syslog line; see [`super::event_xml`]), and Zeek logs in their tab-separated form
+//! ([`read_zeek_tsv`]).
 //!
 //! A file is read this way when its first line holds either, or looks like a syslog line
 //! (`Nov 14 22:13:20 host prog: ...`, `<134>...`, or an RFC 3339 time first). Each line
@@ -167,4 +168,138 @@ fn read_line(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result<bool> {
 
 fn bad(path: &Path, index: usize, msg: &str) -> Diagnostic {
     Diagnostic::error("bad-event", format!("record {index}: {msg}")).in_file(path)
+}
+
+/// Whether a file is a Zeek log in its default tab-separated form (first line
+/// `#separator \x09`; Zeek documentation, "Logs": the header lines `#fields`, `#types`,
+/// `#path`, `#set_separator` describe the columns).
+pub fn is_zeek_tsv(first: &[u8]) -> bool {
+    first.starts_with(b"#separator ")
+}
+
+/// Read a Zeek TSV log: each data line is an event with the `#fields` names; `-` (unset) is
+/// absent, `(empty)` an empty value, set and vector columns are list values (split at
+/// `#set_separator`), `time` columns are numbers (seconds), and `#path` is the `_path` field
+/// that routes the event (logsources.yaml).
+pub fn read_zeek_tsv(
+    path: &Path,
+    first: Vec<u8>,
+    r: &mut impl BufRead,
+    f: &mut dyn FnMut(Item),
+) -> Vec<Diagnostic> {
+    use super::event::{Event, Val};
+    let mut diags = Vec::new();
+    let mut sep = "\t".to_string();
+    let mut set_sep = ",".to_string();
+    let mut unset = "-".to_string();
+    let mut empty = "(empty)".to_string();
+    let mut fields: Vec<String> = Vec::new();
+    let mut types: Vec<String> = Vec::new();
+    let mut log_path: Option<String> = None;
+    let mut index = 0;
+    let mut line_no = 1;
+    let mut line = first;
+    loop {
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\r', '\n']);
+        if let Some(h) = text.strip_prefix('#') {
+            let (key, rest) = h.split_once([' ', '\t']).unwrap_or((h, ""));
+            let parts = || {
+                rest.split(sep.as_str())
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            };
+            match key {
+                "separator" => sep = unescape_hex(rest.trim()),
+                "set_separator" => set_sep = rest.to_string(),
+                "unset_field" => unset = rest.to_string(),
+                "empty_field" => empty = rest.to_string(),
+                "path" => log_path = Some(rest.to_string()),
+                "fields" => fields = parts(),
+                "types" => types = parts(),
+                _ => {}
+            }
+        } else if !text.trim().is_empty() {
+            let values: Vec<&str> = text.split(sep.as_str()).collect();
+            if fields.is_empty() || values.len() != fields.len() {
+                diags.push(bad(
+                    path,
+                    index,
+                    &format!(
+                        "line {line_no}, column 1: expected {} tab-separated values (the `#fields` header), found {}",
+                        fields.len(),
+                        values.len()
+                    ),
+                ));
+            } else {
+                let mut e = Event::new();
+                if let Some(p) = &log_path {
+                    e.push("_path", Val::str(p));
+                }
+                for (i, (name, v)) in fields.iter().zip(values).enumerate() {
+                    if v == unset {
+                        continue;
+                    }
+                    let ty = types.get(i).map(String::as_str).unwrap_or("string");
+                    if ty.starts_with("set[") || ty.starts_with("vector[") {
+                        let vals = if v == empty {
+                            Vec::new()
+                        } else {
+                            v.split(set_sep.as_str()).map(Val::str).collect()
+                        };
+                        e.set(name, vals);
+                    } else if v == empty {
+                        e.push(name, Val::str(""));
+                    } else if ty == "time" || ty == "count" || ty == "int" || ty == "port" {
+                        match crate::ir::norm::parse_number(v) {
+                            Some(n) => e.push(name, Val::num(n)),
+                            None => e.push(name, Val::str(v)),
+                        }
+                    } else {
+                        e.push(name, Val::str(v));
+                    }
+                }
+                f(Item::Record(Record { index, event: e }));
+            }
+            index += 1;
+        }
+        line.clear();
+        line_no += 1;
+        match read_line(r, &mut line) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("event-read-error", format!("cannot read events: {e}"))
+                        .in_file(path),
+                );
+                break;
+            }
+        }
+    }
+    diags
+}
+
+/// `\x09` escapes of Zeek's `#separator` header.
+fn unescape_hex(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("\\x") {
+        out.push_str(&rest[..i]);
+        let hex = rest
+            .get(i + 2..i + 4)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b as char);
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push_str("\\x");
+                rest = &rest[i + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
