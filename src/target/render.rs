@@ -769,6 +769,28 @@ impl<'a> Renderer<'a> {
     }
 }
 
+/// The fields a condition reads (sorted, each once; a field reference's other field too) and
+/// whether it has keywords (field-less values): what a target's shared files may declare for
+/// the rule's table (the SQL targets' `CREATE TABLE` statements).
+pub fn condition_reads(e: &Expr) -> (Vec<String>, bool) {
+    let mut preds = Vec::new();
+    collect_preds(e, &mut preds, 0);
+    let mut fields = std::collections::BTreeSet::new();
+    let mut keywords = false;
+    for p in preds {
+        match &p.field {
+            Some(f) => {
+                fields.insert(f.clone());
+            }
+            None => keywords = true,
+        }
+        if let Test::FieldRef { other, .. } = &p.test {
+            fields.insert(other.clone());
+        }
+    }
+    (fields.into_iter().collect(), keywords)
+}
+
 /// The spelling of a comparison, for messages.
 /// Every predicate of a condition.
 fn collect_preds<'e>(e: &'e Expr, out: &mut Vec<&'e Pred>, depth: usize) {
