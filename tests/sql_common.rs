@@ -157,9 +157,15 @@ pub fn differential(
     exprs: &[Option<Expr>],
     events: &[(Event, Class)],
     engine: &Engine,
-    work: &Path,
-    case_insensitive: bool,
 ) -> Report {
+    // DuckDB reads identifiers case-insensitively; the Spark session is case-sensitive.
+    let case_insensitive = engine_name == "duckdb";
+    let work = std::env::temp_dir().join(format!(
+        "detc-sql-{engine_name}-{}-{}",
+        std::process::id(),
+        rules.len()
+    ));
+    std::fs::create_dir_all(&work).unwrap();
     let backend = load_spec_target(target, None).expect("target loads");
     let cx = Ctx { rules, exprs };
     let mut report = Report {
@@ -290,6 +296,7 @@ pub fn differential(
         String::from_utf8_lossy(&out.stderr)
     );
     let result: Value = serde_json::from_slice(&out.stdout).expect("run.py prints JSON");
+    let _ = std::fs::remove_dir_all(&work);
     report.seconds = result["seconds"].as_f64().unwrap_or(0.0);
     for e in result["errors"].as_array().into_iter().flatten() {
         report.errors.push(e.to_string());
@@ -335,20 +342,7 @@ pub fn corpus_differential(py: &str, engine_name: &str, target: &str) -> Report 
     let (engine, _) = Engine::new(&rules, &EngineOptions::default());
     let events = regression_events(&engine);
     assert!(events.len() > 400, "{} regression events", events.len());
-    let work = std::env::temp_dir().join(format!("detc-sql-{engine_name}-{}", std::process::id()));
-    std::fs::create_dir_all(&work).unwrap();
-    let r = differential(
-        py,
-        engine_name,
-        target,
-        &rules,
-        &exprs,
-        &events,
-        &engine,
-        &work,
-        engine_name == "duckdb",
-    );
-    let _ = std::fs::remove_dir_all(&work);
+    let r = differential(py, engine_name, target, &rules, &exprs, &events, &engine);
     eprintln!(
         "{target} on {engine_name}: {} queries over {} tables ({} rows from {} events, {} left out for list-valued fields; {} rules left out for field names equal but for case: {:?}); {} (query, row) pairs compared, {} matches; {} disagreements, {} errors; engine time {:.1} s",
         r.queries,
@@ -365,4 +359,259 @@ pub fn corpus_differential(py: &str, engine_name: &str, target: &str) -> Report 
         r.seconds
     );
     r
+}
+
+/// Detections exercising every modifier and matcher kind on `CommandLine` (and `Image`,
+/// `User`, `a.b` for field references and dotted names); each also runs negated.
+const GENERATED: &[(&str, &str)] = &[
+    ("eq", "CommandLine: abc"),
+    ("eq_empty", "CommandLine: ''"),
+    ("eq_quote", "CommandLine: \"a'b\""),
+    ("eq_percent", "CommandLine: a%b"),
+    ("eq_underscore", "CommandLine: a_b"),
+    ("eq_backslash", "CommandLine: 'a\\b'"),
+    ("eq_escaped_star", "CommandLine: 'a\\*b'"),
+    ("eq_escaped_qmark", "CommandLine: 'a\\?b'"),
+    ("eq_unicode", "CommandLine: İstanbul"),
+    ("eq_eszett", "CommandLine: ß"),
+    ("eq_number", "CommandLine: 12"),
+    ("eq_bool", "CommandLine: true"),
+    ("eq_list", "CommandLine: [abc, 'a%b', '12']"),
+    ("contains", "CommandLine|contains: b"),
+    ("contains_all", "CommandLine|contains|all: [a, c]"),
+    ("contains_percent", "CommandLine|contains: '%'"),
+    ("contains_newline", "CommandLine|contains: \"x\\ny\""),
+    ("startswith", "CommandLine|startswith: a"),
+    ("endswith", "CommandLine|endswith: c"),
+    ("endswith_path", "CommandLine|endswith: '\\cmd.exe'"),
+    ("cased", "CommandLine|cased: aBc"),
+    ("contains_cased", "CommandLine|contains|cased: B"),
+    ("startswith_cased", "CommandLine|startswith|cased: A"),
+    ("endswith_cased", "CommandLine|endswith|cased: C"),
+    ("wildcard_star", "CommandLine: 'a*c'"),
+    ("wildcard_qmark", "CommandLine: 'a?c'"),
+    ("wildcard_mixed", "CommandLine: '*a?b*'"),
+    ("wildcard_cased", "CommandLine|cased: 'A*'"),
+    ("wildcard_newline", "CommandLine: 'x*y'"),
+    ("wildcard_end", "CommandLine: 'ab?'"),
+    ("re", "CommandLine|re: 'b.'"),
+    ("re_anchored", "CommandLine|re: '^abc$'"),
+    ("re_dollar", "CommandLine|re: 'c$'"),
+    ("re_i", "CommandLine|re|i: '^ABC$'"),
+    ("re_m", "CommandLine|re|m: '^y$'"),
+    ("re_s", "CommandLine|re|s: 'x.y'"),
+    ("re_dot", "CommandLine|re: 'x.y'"),
+    ("re_digit", "CommandLine|re: '^\\d+$'"),
+    ("re_word", "CommandLine|re: '^\\w+$'"),
+    ("re_space", "CommandLine|re: '\\s'"),
+    ("re_class_dollar", "CommandLine|re: '[$]'"),
+    ("re_unicode_i", "CommandLine|re|i: 'ä'"),
+    ("cidr4", "CommandLine|cidr: 10.0.0.0/8"),
+    ("cidr4_24", "CommandLine|cidr: 192.168.1.0/24"),
+    ("cidr6", "CommandLine|cidr: 'fe80::/10'"),
+    ("gt", "CommandLine|gt: 5"),
+    ("gte", "CommandLine|gte: 12"),
+    ("lt", "CommandLine|lt: 0"),
+    ("lte", "CommandLine|lte: 1.5"),
+    ("null", "CommandLine: null"),
+    ("exists", "CommandLine|exists: true"),
+    ("not_exists", "CommandLine|exists: false"),
+    ("fieldref", "CommandLine|fieldref: Image"),
+    ("fieldref_contains", "CommandLine|fieldref|contains: User"),
+    (
+        "fieldref_startswith",
+        "CommandLine|fieldref|startswith: User",
+    ),
+    ("fieldref_endswith", "CommandLine|fieldref|endswith: User"),
+    ("fieldref_cased", "CommandLine|fieldref|cased: Image"),
+    ("dotted", "a.b: abc"),
+    ("windash", "CommandLine|windash|contains: ' -x'"),
+    ("base64offset", "CommandLine|base64offset|contains: abc"),
+    ("utf16", "CommandLine|utf16le|base64: ab"),
+    ("keyword", "'b'"),
+    ("keyword_cased", "'|cased': B"),
+    ("keyword_wildcard", "'a?c'"),
+    ("keyword_number", "'12'"),
+];
+
+/// Values crossing case, escaping, null/empty, number, address and line-break edges.
+fn generated_values() -> Vec<Value> {
+    let mut v: Vec<Value> = [
+        "",
+        "abc",
+        "ABC",
+        "aBc",
+        "a%b",
+        "a_b",
+        "a\\b",
+        "a'b",
+        "a*b",
+        "a?b",
+        "axb",
+        "x\ny",
+        "abc\n",
+        "x\nabc",
+        "İstanbul",
+        "istanbul",
+        "i̇stanbul",
+        "ß",
+        "SS",
+        "ÄBC",
+        "äbc",
+        " 12 ",
+        "12",
+        "1e3",
+        "-3.5",
+        "0x10",
+        "1.5",
+        "5",
+        "true",
+        "FALSE",
+        "10.1.2.3",
+        "10.1.2.3 ",
+        "010.1.2.3",
+        "192.168.1.1",
+        "192.168.2.1",
+        "::1",
+        "fe80::1",
+        "FE80::1",
+        "C:\\Windows\\System32\\cmd.exe",
+        "cmd.EXE",
+        "😀",
+        "a b",
+        "a\tb",
+        "٣",
+        "abcé",
+        "$",
+        "a -x",
+        "a /x",
+        "a –x",
+        "YWJj",
+        "YQBiAA==",
+        "xYWJjx",
+        "B",
+        "b",
+        "c",
+        "C",
+    ]
+    .iter()
+    .map(|s| json!(s))
+    .collect();
+    v.extend([
+        json!(12),
+        json!(1.5),
+        json!(-3),
+        json!(true),
+        json!(false),
+        Value::Null,
+    ]);
+    v
+}
+
+/// Rules of [`GENERATED`] (each plain and negated) and events pairing the values over the
+/// fields they read (an absent field too).
+pub fn generated() -> (Vec<Rule>, Vec<Option<Expr>>, Vec<Value>) {
+    let mut rules = Vec::new();
+    for (i, (name, sel)) in GENERATED.iter().enumerate() {
+        let keyword = !sel.contains(": ") || sel.starts_with("'|");
+        for neg in [false, true] {
+            let cond = if neg { "not sel" } else { "sel" };
+            let det = if keyword && !sel.starts_with("'|") {
+                format!("sel:\n    - {sel}")
+            } else if keyword {
+                // A cased keyword: the `|cased` modifier on a field-less list.
+                format!("sel:\n    '|cased':\n      - B")
+            } else {
+                format!("sel:\n    {sel}")
+            };
+            let text = format!(
+                "title: {name}\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  {det}\n  condition: {cond}\n"
+            );
+            let stem = format!("gen_{name}{}", if neg { "_not" } else { "" });
+            let (rs, diags) = detc::sigma::read_named(detc::diag::SourceId(i as u32), &text, &stem);
+            let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+            assert!(errors.is_empty(), "{stem}: {errors:?}\n{text}");
+            rules.extend(rs);
+        }
+    }
+    let exprs = rules
+        .iter()
+        .map(|r| normalize(r, NormOptions::default()).ok())
+        .collect();
+    let vals = generated_values();
+    let n = vals.len();
+    let mut events = Vec::new();
+    for (i, v) in vals.iter().enumerate() {
+        for (k, j) in [(0, i), (1, (i + 1) % n), (2, (i * 7 + 3) % n)] {
+            let mut m = Map::new();
+            m.insert("CommandLine".into(), v.clone());
+            if k != 2 {
+                m.insert("Image".into(), vals[j].clone());
+            }
+            m.insert("User".into(), vals[(j + k) % n].clone());
+            m.insert("a".into(), json!({"b": vals[(i + 2 * k) % n].clone()}));
+            events.push(Value::Object(m));
+        }
+    }
+    // A missing CommandLine, and an event where Image equals CommandLine but for case.
+    events.push(json!({"Image": "abc", "User": "b"}));
+    events.push(json!({"CommandLine": "ABC", "Image": "abc", "User": "BC"}));
+    (rules, exprs, events)
+}
+
+/// The generated rules over the generated events, on one engine.
+pub fn generated_differential(py: &str, engine_name: &str, target: &str) -> Report {
+    let (rules, exprs, values) = generated();
+    let (engine, _) = Engine::new(&rules, &EngineOptions::default());
+    let events: Vec<(Event, Class)> = values
+        .iter()
+        .map(|v| {
+            let mut ev = Event::from_json_map(v.as_object().unwrap());
+            let class = engine.prepare(&mut ev);
+            (ev, class)
+        })
+        .collect();
+    let r = differential(py, engine_name, target, &rules, &exprs, &events, &engine);
+    eprintln!(
+        "{target} on {engine_name}, generated: {} of {} rules compiled, {} events, {} (query, row) pairs, {} matches; {} disagreements, {} errors",
+        r.queries,
+        rules.len(),
+        r.events,
+        r.compared,
+        r.matches,
+        r.disagreements.len(),
+        r.errors.len()
+    );
+    r
+}
+
+/// Assert that the generated run disagrees with the evaluator on exactly the rules `known`
+/// names (rule stem, `_not` variant included, and why): documented differences of the engine
+/// or the layout (docs/TARGETS.md, "SQL targets"), so that a new disagreement fails and a
+/// fixed one is noticed.
+pub fn assert_known(r: &Report, known: &[(&str, &str)]) {
+    assert!(
+        r.errors.is_empty(),
+        "queries the engine refused:\n{}",
+        r.errors.join("\n")
+    );
+    let got: BTreeSet<String> = r
+        .disagreements
+        .iter()
+        .map(|d| d.split(' ').next().unwrap_or_default().to_string())
+        .collect();
+    let want: BTreeSet<String> = known
+        .iter()
+        .flat_map(|(n, _)| [format!("gen_{n}"), format!("gen_{n}_not")])
+        .collect();
+    assert!(
+        got == want,
+        "disagreements with detc match other than the documented ones:\nnew: {:#?}\nno longer: {:?}\nall:\n{}",
+        r.disagreements
+            .iter()
+            .filter(|d| !want.contains(d.split(' ').next().unwrap_or_default()))
+            .collect::<Vec<_>>(),
+        want.difference(&got).collect::<Vec<_>>(),
+        r.disagreements.join("\n")
+    );
 }
