@@ -296,7 +296,12 @@ pub fn differential(
         String::from_utf8_lossy(&out.stderr)
     );
     let result: Value = serde_json::from_slice(&out.stdout).expect("run.py prints JSON");
-    let _ = std::fs::remove_dir_all(&work);
+    // DETC_SQL_KEEP=1 keeps the tables and the manifest, to rerun tests/sql/run.py by hand.
+    if std::env::var("DETC_SQL_KEEP").as_deref() != Ok("1") {
+        let _ = std::fs::remove_dir_all(&work);
+    } else {
+        eprintln!("kept {}", work.display());
+    }
     report.seconds = result["seconds"].as_f64().unwrap_or(0.0);
     for e in result["errors"].as_array().into_iter().flatten() {
         report.errors.push(e.to_string());
@@ -520,7 +525,7 @@ pub fn generated() -> (Vec<Rule>, Vec<Option<Expr>>, Vec<Value>) {
                 format!("sel:\n    - {sel}")
             } else if keyword {
                 // A cased keyword: the `|cased` modifier on a field-less list.
-                format!("sel:\n    '|cased':\n      - B")
+                "sel:\n    '|cased':\n      - B".to_string()
             } else {
                 format!("sel:\n    {sel}")
             };
