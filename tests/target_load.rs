@@ -21,7 +21,9 @@ fn builtin_targets_are_embedded() {
             "kql-defender",
             "kql-sentinel",
             "splunk",
-            "splunk-cim"
+            "splunk-cim",
+            "sql-duckdb",
+            "sql-spark"
         ]
     );
 }

@@ -16,7 +16,8 @@ fn every_sample_rule_for_every_target() {
         rules: &rules,
         exprs: &exprs,
     };
-    for t in TARGETS {
+    // The SQL targets too (util::TARGETS is the SPL/KQL set other tests iterate).
+    for t in TARGETS.iter().chain(&["sql-duckdb", "sql-spark"]) {
         let b = target(t);
         let mut out = String::new();
         let mut compiled = Vec::new();

@@ -415,7 +415,8 @@ fn keyword_test(t: &CTest, view: &View) -> bool {
 fn value_test(t: &CTest, x: &Val) -> bool {
     match t {
         CTest::Str(p) => x.text(p.cased).is_some_and(|s| p.is_match(s)),
-        CTest::Regex(r) => x.raw().is_some_and(|s| r.is_match(s)),
+        // The value's text as string patterns see it (a boolean is `true`/`false`), cased.
+        CTest::Regex(r) => x.text(true).is_some_and(|s| r.is_match(s)),
         CTest::Cidr(net) => x
             .raw()
             .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())

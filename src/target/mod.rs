@@ -5,6 +5,7 @@
 //! overrides it. Every target implements [`Backend`]; the pack builder ([`crate::pack`]) calls
 //! [`Backend::compile`] once per rule and [`Backend::finish`] once per build.
 
+pub mod cidr_regex;
 pub mod correlation;
 pub mod layout;
 pub mod render;

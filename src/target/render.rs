@@ -156,6 +156,52 @@ pub fn pattern_regex(p: &SigmaString, cased: bool) -> String {
     out
 }
 
+/// `re` with every unescaped `$` outside a character class replaced by `end`, unless the
+/// regex turns on multi-line mode itself (`(?m)`, where `$` means end of line alike in the
+/// engines). For engines whose non-multi-line `$` also matches before a final line break.
+pub fn rewrite_regex_end(re: &str, end: &str) -> String {
+    let inline_m = re.match_indices("(?").any(|(i, _)| {
+        re[i + 2..]
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .any(|c| c == 'm')
+    });
+    if inline_m {
+        return re.to_string();
+    }
+    let mut out = String::with_capacity(re.len() + 4);
+    let mut chars = re.chars().peekable();
+    let mut class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' if !class => {
+                class = true;
+                out.push(c);
+                // `]` first in a class (after an optional `^`) is a literal.
+                if chars.peek() == Some(&'^') {
+                    out.push(chars.next().unwrap_or('^'));
+                }
+                if chars.peek() == Some(&']') {
+                    out.push(chars.next().unwrap_or(']'));
+                }
+            }
+            ']' if class => {
+                class = false;
+                out.push(c);
+            }
+            '$' if !class => out.push_str(end),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Renders conditions of one rule for one dialect of one target.
 pub struct Renderer<'a> {
     pub spec: &'a Spec,
@@ -513,6 +559,18 @@ impl<'a> Renderer<'a> {
         Some(out)
     }
 
+    /// A regex as this dialect writes it (`regex_prefix`, `regex_end`).
+    fn regex_text(&self, re: String, multi_line: bool) -> String {
+        let re = match (&self.dialect.regex_end, multi_line) {
+            (Some(end), false) => rewrite_regex_end(&re, end),
+            _ => re,
+        };
+        match &self.dialect.regex_prefix {
+            Some(p) => format!("{p}{re}"),
+            None => re,
+        }
+    }
+
     fn regex_lit(&self, re: &str, span: Span) -> Result<String, Unsupported> {
         // Parsing is enough to tell whether RE2 has every feature the pattern uses; compiling
         // it (as `Regex::new` would) costs ~30x more, and the corpus has many regexes.
@@ -554,7 +612,7 @@ impl<'a> Renderer<'a> {
                     re.push_str(&format!("(?{fl})"));
                 }
                 re.push_str(pattern);
-                let q = self.regex_lit(&re, span)?;
+                let q = self.regex_lit(&self.regex_text(re, flags.multi_line), span)?;
                 let kind = if field.is_some() {
                     Kind::Regex
                 } else {
@@ -580,7 +638,18 @@ impl<'a> Renderer<'a> {
                     .template(kind)
                     .ok_or_else(|| Unsupported::at(span, what))?;
                 let q = self.lit(&net.to_string(), span)?;
-                (kind, fill(t, &[("field", fld), ("net", &q)]))
+                // `{net_regex}`: the network as an anchored regex over address text, for
+                // languages without an address type (the SQL targets).
+                let nr = if t.contains("{net_regex}") {
+                    let re = super::cidr_regex::net_regex(net);
+                    self.regex_lit(&self.regex_text(re, false), span)?
+                } else {
+                    String::new()
+                };
+                (
+                    kind,
+                    fill(t, &[("field", fld), ("net", &q), ("net_regex", &nr)]),
+                )
             }
             Test::Num { op, value } => {
                 // A field that may hold text (an expression, a computed column, a string
@@ -730,7 +799,7 @@ impl<'a> Renderer<'a> {
         }
         if self.dialect.wildcard_regex {
             if let Some(t) = self.template(Kind::Regex) {
-                let re = self.lit(&pattern_regex(p, cased), span)?;
+                let re = self.lit(&self.regex_text(pattern_regex(p, cased), false), span)?;
                 return Ok((Kind::Regex, fill(t, &[("field", fld), ("regex", &re)])));
             }
         }
@@ -771,7 +840,7 @@ impl<'a> Renderer<'a> {
             }
         }
         if let Some(t) = self.template(Kind::KeywordRegex) {
-            let re = self.lit(&pattern_regex(p, cased), span)?;
+            let re = self.lit(&self.regex_text(pattern_regex(p, cased), false), span)?;
             return Ok((Kind::KeywordRegex, fill(t, &[("regex", &re)])));
         }
         Err(Unsupported::at(
@@ -779,6 +848,28 @@ impl<'a> Renderer<'a> {
             format!("the keyword `{}`", p.to_sigma()),
         ))
     }
+}
+
+/// The fields a condition reads (sorted, each once; a field reference's other field too) and
+/// whether it has keywords (field-less values): what a target's shared files may declare for
+/// the rule's table (the SQL targets' `CREATE TABLE` statements).
+pub fn condition_reads(e: &Expr) -> (Vec<String>, bool) {
+    let mut preds = Vec::new();
+    collect_preds(e, &mut preds, 0);
+    let mut fields = std::collections::BTreeSet::new();
+    let mut keywords = false;
+    for p in preds {
+        match &p.field {
+            Some(f) => {
+                fields.insert(f.clone());
+            }
+            None => keywords = true,
+        }
+        if let Test::FieldRef { other, .. } = &p.test {
+            fields.insert(other.clone());
+        }
+    }
+    (fields.into_iter().collect(), keywords)
 }
 
 /// The spelling of a comparison, for messages.
@@ -879,6 +970,18 @@ mod tests {
             "{value}=\"x\""
         );
         assert_eq!(fill("a {unknown} b", &[]), "a {unknown} b");
+    }
+
+    #[test]
+    fn regex_end_replaces_only_unescaped_dollars_outside_classes() {
+        assert_eq!(rewrite_regex_end(r"a$", r"\z"), r"a\z");
+        assert_eq!(
+            rewrite_regex_end(r"a\$b[$]c[]$]$", r"\z"),
+            r"a\$b[$]c[]$]\z"
+        );
+        assert_eq!(rewrite_regex_end(r"[^]$]|x$", r"\z"), r"[^]$]|x\z");
+        // A regex that turns on multi-line mode itself keeps its `$`.
+        assert_eq!(rewrite_regex_end(r"(?im)a$", r"\z"), r"(?im)a$");
     }
 
     #[test]

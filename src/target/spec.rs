@@ -169,6 +169,16 @@ pub struct Dialect {
     /// When true, a pattern no matcher template covers becomes an anchored regex.
     #[serde(default)]
     pub wildcard_regex: bool,
+    /// Inline flags written in front of every regex, for an engine that needs them to read
+    /// a regex as Sigma does (Java: `(?dU)`, only `\n` ends a line and classes are Unicode's).
+    /// Absent: nothing.
+    #[serde(default)]
+    pub regex_prefix: Option<String>,
+    /// What an unescaped `$` outside a character class becomes in a regex that is not
+    /// multi-line, for an engine whose `$` also matches before a final line break (Java:
+    /// `\z`). Absent: regexes are written as they are.
+    #[serde(default)]
+    pub regex_end: Option<String>,
     /// Expression templates per matcher kind (see [`Kind`]); a missing kind is not expressible.
     pub matchers: BTreeMap<Kind, String>,
     /// Wrapping for predicates under an odd number of negations, for kinds whose test can be

@@ -776,7 +776,13 @@ impl Backend for SpecBackend {
         if let Some(d) = self.check_length(rule, &query) {
             return Outcome::Skipped(d);
         }
-        let ctx = self.rule_context(rule, &query, ls, note.as_deref());
+        let mut ctx = self.rule_context(rule, &query, ls, note.as_deref());
+        if let Some(e) = cx.exprs.get(index).and_then(Option::as_ref) {
+            // What the condition reads (`reads.fields`, `reads.keywords`): for shared files
+            // that declare each table's columns (the SQL targets' schema.sql).
+            let (fields, keywords) = super::render::condition_reads(e);
+            ctx = minijinja::context! { reads => minijinja::context! { fields, keywords }, ..ctx };
+        }
         let mut files = Vec::new();
         for (out, tpl) in &self.spec.artifacts.files {
             let path = match self.render_template(&format!("path:{out}"), &ctx) {

@@ -1,0 +1,56 @@
+//! `sql-spark` executed on Spark (a local pyspark session): every query compiled from the
+//! SigmaHQ corpus runs over the SigmaHQ regression events, one temporary view per log source,
+//! and returns exactly the events `detc match` reports for its rule. Spark takes minutes, so
+//! this runs only with `DETC_SPARK=1` and a Python with `pyspark` (`DETC_SQL_PYTHON`) and Java
+//! 17: the `sql-spark` step of .ci/run; otherwise it prints a `NOT RUN` note and passes.
+
+#[path = "sql_common.rs"]
+mod common;
+
+#[test]
+fn sigmahq_queries_on_spark_return_exactly_the_evaluators_matches() {
+    if std::env::var("DETC_SPARK").as_deref() != Ok("1") {
+        eprintln!(
+            "note: sql-spark differential test (Spark) NOT RUN: DETC_SPARK is not 1; to run it: \
+             DETC_SPARK=1 DETC_SQL_PYTHON=<python with pyspark> cargo test --test sql_spark \
+             (README: Optional test suites)"
+        );
+        return;
+    }
+    let Some(py) = common::python_with("pyspark", "sql-spark differential test (Spark)") else {
+        return;
+    };
+    let r = common::corpus_differential(&py, "spark", "sql-spark");
+    assert!(r.queries > 3000, "{} queries", r.queries);
+    assert!(r.matches > 300, "only {} matches compared", r.matches);
+    assert!(
+        r.errors.is_empty(),
+        "queries Spark refused:\n{}",
+        r.errors.join("\n")
+    );
+    assert!(
+        r.disagreements.is_empty(),
+        "{} disagreements with detc match:\n{}",
+        r.disagreements.len(),
+        r.disagreements.join("\n")
+    );
+}
+
+/// Generated rules (every modifier, plain and negated) over generated events (case, escaping,
+/// null/empty/absent, numbers, addresses, line breaks, Unicode): the only disagreements are
+/// the documented differences below.
+#[test]
+fn generated_edge_cases_on_spark_differ_only_where_documented() {
+    if std::env::var("DETC_SPARK").as_deref() != Ok("1") {
+        return;
+    }
+    let Some(py) = common::python_with("pyspark", "sql-spark differential test (Spark)") else {
+        return;
+    };
+    let r = common::generated_differential(&py, "spark", "sql-spark");
+    assert!(r.queries > 100, "{} queries", r.queries);
+    // The layout stores a JSON null as NULL, the same as an absent field; `exists` on a
+    // field whose value is JSON null is true for detc match.
+    let null = "a JSON null is NULL in the table";
+    common::assert_known(&r, &[("exists", null), ("not_exists", null)]);
+}
