@@ -175,6 +175,9 @@ pub fn prepare_rename(cx: &Ctx, offset: usize) -> Option<lsp_types::Range> {
     Some(cx.doc.range(span))
 }
 
+// lsp-types keys `WorkspaceEdit::changes` by `Uri`, whose lazily parsed parts clippy sees as
+// interior mutability; the key is never changed while in the map.
+#[allow(clippy::mutable_key_type)]
 pub fn rename(cx: &Ctx, offset: usize, new_name: &str) -> Result<WorkspaceEdit, String> {
     let (t, _) = target_at(cx, offset).ok_or("no selection or rule name here")?;
     let ok = !new_name.is_empty()
