@@ -198,6 +198,8 @@ impl Server {
                 if let Ok(p) = serde_json::from_value::<DidOpenTextDocumentParams>(n.params) {
                     let d = p.text_document;
                     let key = d.uri.as_str().to_string();
+                    // A reopened document may restart its versions: drop what was known.
+                    self.analyses.remove(&key);
                     self.docs
                         .insert(key.clone(), Document::new(d.uri, d.version, d.text));
                     self.dirty.insert(key);
@@ -419,7 +421,11 @@ pub fn run(conn: Connection) -> Result<(), String> {
             conn.sender.send(out).map_err(|e| err(&e))?;
         }
         if conn.receiver.is_empty() {
-            for out in server.flush() {
+            // As for requests: a bug costs this round of diagnostics, not the server.
+            let published =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.flush()))
+                    .unwrap_or_default();
+            for out in published {
                 conn.sender.send(out).map_err(|e| err(&e))?;
             }
         }
