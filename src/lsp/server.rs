@@ -24,7 +24,7 @@ pub struct Server {
     docs: HashMap<String, Document>,
     analyses: HashMap<String, Analysis>,
     ws: Workspace,
-    know: Option<Knowledge>,
+    know: Knowledge,
     backends: Vec<Box<dyn Backend>>,
     /// Documents whose diagnostics are to be published.
     dirty: BTreeSet<String>,
@@ -43,7 +43,8 @@ impl Server {
             docs: HashMap::new(),
             analyses: HashMap::new(),
             ws: Workspace::scan(roots),
-            know: None,
+            // Loaded now, not on the first request, so that no keystroke waits for it.
+            know: Knowledge::load(),
             // The built-in targets load or the build is broken (tests check them); a failure
             // leaves the server without target checks rather than without a server.
             backends: crate::target::load_targets(None).unwrap_or_default(),
@@ -251,12 +252,11 @@ impl Server {
                 format!("{} is not an open .det or Sigma file", uri.as_str()),
             ));
         }
-        let know = self.know.get_or_insert_with(Knowledge::load);
         Ok(Ctx {
             doc: &self.docs[&key],
             an: &self.analyses[&key],
             ws: &self.ws,
-            know,
+            know: &self.know,
         })
     }
 
@@ -385,12 +385,11 @@ impl Server {
                     .map_err(|_| (ErrorCode::InvalidParams, format!("not a URI: {uri}")))?;
                 self.ctx(&uri)?;
                 let key = uri.as_str().to_string();
-                let know = self.know.get_or_insert_with(Knowledge::load);
                 let cx = Ctx {
                     doc: &self.docs[&key],
                     an: &self.analyses[&key],
                     ws: &self.ws,
-                    know,
+                    know: &self.know,
                 };
                 super::actions::show_compiled(&cx, &rule, &self.backends)
                     .map_err(|m| (ErrorCode::RequestFailed, m))
