@@ -13,7 +13,7 @@ use lsp_types::*;
 use serde_json::Value;
 
 use super::actions::SHOW_COMPILED;
-use super::analysis::{analyze, Analysis};
+use super::analysis::{analyze, Analysis, RuleCache};
 use super::documents::Document;
 use super::knowledge::Knowledge;
 use super::workspace::Workspace;
@@ -23,6 +23,8 @@ use crate::target::Backend;
 pub struct Server {
     docs: HashMap<String, Document>,
     analyses: HashMap<String, Analysis>,
+    /// Per document, the per-rule results reused while typing.
+    caches: HashMap<String, RuleCache>,
     ws: Workspace,
     know: Knowledge,
     backends: Vec<Box<dyn Backend>>,
@@ -42,6 +44,7 @@ impl Server {
         Server {
             docs: HashMap::new(),
             analyses: HashMap::new(),
+            caches: HashMap::new(),
             ws: Workspace::scan(roots),
             // Loaded now, not on the first request, so that no keystroke waits for it.
             know: Knowledge::load(),
@@ -187,7 +190,8 @@ impl Server {
         {
             return true;
         }
-        let an = analyze(doc, &self.ws, &self.backends);
+        let cache = self.caches.entry(key.to_string()).or_default();
+        let an = analyze(doc, &self.ws, &self.backends, cache);
         self.ws.update(&doc.path, &doc.text, &an.rules);
         self.analyses.insert(key.to_string(), an);
         true
@@ -220,6 +224,7 @@ impl Server {
                     let key = p.text_document.uri.as_str().to_string();
                     self.docs.remove(&key);
                     self.analyses.remove(&key);
+                    self.caches.remove(&key);
                     self.dirty.insert(key);
                 }
             }
@@ -245,8 +250,17 @@ impl Server {
 
     /// The document and its analysis for a request, with the knowledge tables loaded.
     fn ctx(&mut self, uri: &Uri) -> Result<Ctx<'_>, (ErrorCode, String)> {
+        self.ctx_at(uri, false)
+    }
+
+    /// As [`Server::ctx`]; with `latest`, an analysis of an earlier version is good enough
+    /// when there is one (completion: it reads the context from the current text and only
+    /// needs the rule's selections and log source, so it answers at once while the checks of
+    /// the keystroke wait for the queue to empty).
+    fn ctx_at(&mut self, uri: &Uri, latest: bool) -> Result<Ctx<'_>, (ErrorCode, String)> {
         let key = uri.as_str().to_string();
-        if !self.ensure_analysis(&key) {
+        let have = latest && self.docs.contains_key(&key) && self.analyses.contains_key(&key);
+        if !have && !self.ensure_analysis(&key) {
             return Err((
                 ErrorCode::InvalidParams,
                 format!("{} is not an open .det or Sigma file", uri.as_str()),
@@ -289,7 +303,7 @@ impl Server {
             req::Completion::METHOD => {
                 let p: CompletionParams = params(r)?;
                 let tp = p.text_document_position;
-                let cx = self.ctx(&tp.text_document.uri)?;
+                let cx = self.ctx_at(&tp.text_document.uri, true)?;
                 let at = cx.doc.offset(tp.position);
                 ok(CompletionResponse::Array(super::completion::complete(
                     &cx, at,
