@@ -13,6 +13,7 @@ pub mod diag;
 pub mod dsl;
 pub mod eval;
 pub mod ir;
+pub mod lsp;
 pub mod pack;
 pub mod report;
 pub mod sigma;

@@ -6,6 +6,7 @@ mod convert;
 mod debug;
 mod diff;
 mod fmt;
+mod lsp;
 pub mod match_cmd;
 mod test;
 
@@ -74,6 +75,8 @@ pub enum Command {
     Match(match_cmd::MatchArgs),
     /// Show what a change does to the deployed queries: two packs, or `--git REV1..REV2`.
     Diff(diff::DiffArgs),
+    /// Serve the Language Server Protocol over stdio, for editors (docs/EDITORS.md).
+    Lsp(lsp::LspArgs),
     #[command(hide = true)]
     Debug(debug::DebugArgs),
 }
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Convert(a) => convert::run(&out(a.diag), a),
         Command::Match(a) => match_cmd::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Lsp(a) => lsp::run(a),
         Command::Debug(a) => debug::run(a),
     }
 }

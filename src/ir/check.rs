@@ -177,8 +177,12 @@ fn check_detection(rule: &Rule, det: &Detection, out: &mut Vec<Diagnostic>) {
         }
         // pySigma's condition parser reads `note` as `not e`; such a rule would not load in
         // the reference tools, so the name is flagged where it is written.
+        // `get`: a name may start with a multi-byte character (found by tests/lsp_props.rs).
         if sel.name.len() > 3
-            && sel.name[..3].eq_ignore_ascii_case("not")
+            && sel
+                .name
+                .get(..3)
+                .is_some_and(|p| p.eq_ignore_ascii_case("not"))
             && sel.name[3..].starts_with(|c: char| c.is_ascii_alphanumeric())
         {
             out.push(
@@ -600,6 +604,14 @@ mod tests {
         for ok in ["10.1.0.0/16", "10.1.2.3", "fe80::/10"] {
             assert!(rule(ok).iter().all(|d| d.code != "cidr-host-bits"), "{ok}");
         }
+    }
+
+    #[test]
+    fn selection_names_with_multibyte_characters_are_checked_without_panic() {
+        let text = "rule r {\n  logsource product=windows\n  ab\u{e9}x = Image \"x\"\n  condition ab\u{e9}x\n}\n";
+        let (rules, _) = crate::dsl::parse(crate::diag::SourceId(0), text);
+        assert_eq!(rules.len(), 1);
+        let _ = super::check_rule(&rules[0], Default::default());
     }
 
     #[test]

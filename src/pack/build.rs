@@ -71,6 +71,18 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
     let norm = NormOptions {
         placeholders: placeholders.as_ref(),
     };
+    check_loaded(rules, diags, norm, opts.progress)
+}
+
+/// The checks of [`load_and_check`] on rules already read (with the reader's diagnostics):
+/// per-rule checks and normalisation, pack checks, and which rules failed. `detc lsp` calls it
+/// on an editor's unsaved text, so editors see exactly what `detc check` reports.
+pub fn check_loaded(
+    rules: Vec<Rule>,
+    mut diags: Diagnostics,
+    norm: NormOptions,
+    progress: bool,
+) -> Checked {
     let mut failed = vec![false; rules.len()];
     // A reader may return a rule it could read only in part (a `.det` rule with a syntax
     // error), so that its other problems are reported too: an error inside a rule fails it.
@@ -78,7 +90,7 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
         mark_failed(&rules, d, &mut failed);
     }
     let mut exprs = Vec::with_capacity(rules.len());
-    let pb = bar(opts.progress, rules.len(), "checking");
+    let pb = bar(progress, rules.len(), "checking");
     // Checks and normalisation are independent per rule: run them in parallel, keep rule order.
     let per_rule: Vec<(Vec<Diagnostic>, Option<Expr>)> = {
         use rayon::prelude::*;

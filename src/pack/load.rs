@@ -148,12 +148,13 @@ fn add_source(
     }
 }
 
-/// Parse one file's text with the front end its extension names.
+/// Parse one file's text with the front end its extension names (also `detc lsp`'s way to read
+/// an editor buffer, so that it reads a file exactly as the loader does).
 ///
 /// A file that holds nothing (empty, only a byte-order mark, only blank lines and comments, or
 /// only empty YAML documents) is one `empty-file` error, whatever made it empty: a rule folder
 /// with such a file most likely lost its content.
-fn parse_one(f: &Path, id: crate::diag::SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
+pub fn parse_one(f: &Path, id: crate::diag::SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
     let empty = || {
         Diagnostic::error("empty-file", "file holds no rules")
             .at(Loc::new(id, Span::at(0)))

@@ -46,9 +46,9 @@ XDR_VALUE_TRANSFORMED = {"User", "ParentUser", "Hashes", "TargetObject", "Detail
 
 def load_target(name):
     """target.yaml with the folder layout read in (src/target/layout.rs): `logsources` gets
-    each `logsources/**/*.yaml` file's entries in path order (presets are not merged: the
-    comparison reads `match`, `constraint`, `macros` and `fields`, which entries state
-    themselves), `macros` every entry's search macros, `schema` every `schema/*.yaml` table."""
+    each `logsources/**/*.yaml` file's entries in path order, with their `use`d presets merged
+    in as layout.rs merges them, `macros` every entry's search macros, `schema` every
+    `schema/*.yaml` table."""
     root = os.path.join(REPO, "targets", name)
     with open(os.path.join(root, "target.yaml")) as f:
         spec = yaml.safe_load(f)
@@ -59,7 +59,8 @@ def load_target(name):
     for path in sorted(files, key=lambda p: os.path.relpath(p, root).replace(os.sep, "/")):
         with open(path) as f:
             entries += yaml.safe_load(f) or []
-    spec["logsources"] = entries
+    presets = spec.get("presets") or {}
+    spec["logsources"] = [with_presets(e, presets) for e in entries]
     spec["macros"] = {k: v for e in entries for k, v in (e.get("macros") or {}).items()}
     schema = {}
     sdir = os.path.join(root, "schema")
@@ -68,6 +69,22 @@ def load_target(name):
             schema.update(yaml.safe_load(f) or {})
     spec["schema"] = schema
     return spec
+
+
+def with_presets(entry, presets):
+    """An entry with its `use`d presets merged in (layout::resolve): each preset in order, then
+    the entry's own keys; mappings merge key by key, other values are replaced."""
+    uses = entry.get("use") or []
+    if isinstance(uses, str):
+        uses = [uses]
+    out = {}
+    for part in [presets[u] for u in uses] + [{k: v for k, v in entry.items() if k != "use"}]:
+        for k, v in part.items():
+            if isinstance(v, dict) and isinstance(out.get(k), dict):
+                out[k] = {**out[k], **v}
+            else:
+                out[k] = v
+    return out
 
 
 MACRO_CALL = re.compile(r"`([A-Za-z0-9_.-]+)`")
