@@ -13,7 +13,7 @@ pub mod sigma_backend;
 pub mod spec;
 pub mod spec_backend;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use include_dir::{include_dir, Dir};
@@ -123,16 +123,46 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
     file: &str,
     text: &str,
 ) -> Result<T, serde_yaml::Error> {
-    let builtin = Path::new(origin).join(file);
-    let json = BUILTIN
-        .get_file(&builtin)
-        .filter(|f| f.contents() == text.as_bytes())
-        .and_then(|_| BUILTIN_JSON.get_file(Path::new(origin).join(format!("{file}.json"))))
-        .and_then(|f| f.contents_utf8());
+    let key = format!("{origin}/{file}");
+    let (yaml, json) = (embedded(&BUILTIN, &BUILTIN_INDEX), embedded(&BUILTIN_JSON, &JSON_INDEX));
+    let json = yaml
+        .get(key.as_str())
+        .filter(|contents| **contents == text.as_bytes())
+        .and_then(|_| json.get(format!("{key}.json").as_str()))
+        .and_then(|contents| std::str::from_utf8(contents).ok());
     if let Some(parsed) = json.and_then(|j| serde_json::from_str(j).ok()) {
         return Ok(parsed);
     }
     serde_yaml::from_str(text)
+}
+
+static BUILTIN_INDEX: std::sync::OnceLock<HashMap<String, &'static [u8]>> =
+    std::sync::OnceLock::new();
+static JSON_INDEX: std::sync::OnceLock<HashMap<String, &'static [u8]>> =
+    std::sync::OnceLock::new();
+
+/// Every file of an embedded folder by its `/`-separated path, built once. `Dir::get_file`
+/// compares paths component by component along the whole tree, so looking up each of the
+/// ~1,000 target files that way was quadratic: most of a small run's start-up
+/// (docs/PERFORMANCE.md, "start-up").
+fn embedded(
+    dir: &'static Dir<'static>,
+    index: &'static std::sync::OnceLock<HashMap<String, &'static [u8]>>,
+) -> &'static HashMap<String, &'static [u8]> {
+    index.get_or_init(|| {
+        fn walk(d: &'static Dir<'static>, out: &mut HashMap<String, &'static [u8]>) {
+            for f in d.files() {
+                let path = f.path().to_string_lossy().replace('\\', "/");
+                out.insert(path, f.contents());
+            }
+            for sub in d.dirs() {
+                walk(sub, out);
+            }
+        }
+        let mut out = HashMap::new();
+        walk(dir, &mut out);
+        out
+    })
 }
 
 /// Load every target: the built-in ones, or those in `dir` when given (one sub-folder per
