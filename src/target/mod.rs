@@ -124,7 +124,10 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<T, serde_yaml::Error> {
     let key = format!("{origin}/{file}");
-    let (yaml, json) = (embedded(&BUILTIN, &BUILTIN_INDEX), embedded(&BUILTIN_JSON, &JSON_INDEX));
+    let (yaml, json) = (
+        embedded(&BUILTIN, &BUILTIN_INDEX),
+        embedded(&BUILTIN_JSON, &JSON_INDEX),
+    );
     let json = yaml
         .get(key.as_str())
         .filter(|contents| **contents == text.as_bytes())
@@ -138,8 +141,7 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
 
 static BUILTIN_INDEX: std::sync::OnceLock<HashMap<String, &'static [u8]>> =
     std::sync::OnceLock::new();
-static JSON_INDEX: std::sync::OnceLock<HashMap<String, &'static [u8]>> =
-    std::sync::OnceLock::new();
+static JSON_INDEX: std::sync::OnceLock<HashMap<String, &'static [u8]>> = std::sync::OnceLock::new();
 
 /// Every file of an embedded folder by its `/`-separated path, built once. `Dir::get_file`
 /// compares paths component by component along the whole tree, so looking up each of the
