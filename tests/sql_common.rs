@@ -594,6 +594,24 @@ pub fn generated_differential(py: &str, engine_name: &str, target: &str) -> Repo
 /// names (rule stem, `_not` variant included, and why): documented differences of the engine
 /// or the layout (docs/TARGETS.md, "SQL targets"), so that a new disagreement fails and a
 /// fixed one is noticed.
+/// The corpus run on `engine` agreed exactly with `detc match`: enough queries and matches
+/// compared, no query refused, no disagreement.
+pub fn assert_exact(r: &Report, engine: &str) {
+    assert!(r.queries > 3000, "{} queries", r.queries);
+    assert!(r.matches > 300, "only {} matches compared", r.matches);
+    assert!(
+        r.errors.is_empty(),
+        "queries {engine} refused:\n{}",
+        r.errors.join("\n")
+    );
+    assert!(
+        r.disagreements.is_empty(),
+        "{} disagreements with detc match:\n{}",
+        r.disagreements.len(),
+        r.disagreements.join("\n")
+    );
+}
+
 pub fn assert_known(r: &Report, known: &[(&str, &str)]) {
     assert!(
         r.errors.is_empty(),

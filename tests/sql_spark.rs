@@ -21,19 +21,7 @@ fn sigmahq_queries_on_spark_return_exactly_the_evaluators_matches() {
         return;
     };
     let r = common::corpus_differential(&py, "spark", "sql-spark");
-    assert!(r.queries > 3000, "{} queries", r.queries);
-    assert!(r.matches > 300, "only {} matches compared", r.matches);
-    assert!(
-        r.errors.is_empty(),
-        "queries Spark refused:\n{}",
-        r.errors.join("\n")
-    );
-    assert!(
-        r.disagreements.is_empty(),
-        "{} disagreements with detc match:\n{}",
-        r.disagreements.len(),
-        r.disagreements.join("\n")
-    );
+    common::assert_exact(&r, "Spark");
 }
 
 /// Generated rules (every modifier, plain and negated) over generated events (case, escaping,
