@@ -495,6 +495,17 @@ fn defender_fields_with_spaces_serve_windefend_names() {
     assert_eq!(r.hits, want, "{}", r.stderr);
 }
 
+/// A cut export read by `rule`: the records before the cut are the `want` hits, the run exits
+/// with `code`, and stderr holds every one of `says`.
+fn assert_cut(rule: &Path, cut: PathBuf, code: i32, want: &[(&str, &str, u64)], says: &[&str]) {
+    let r = run(&[rule.to_path_buf()], &[cut], &[]);
+    assert_eq!(r.code, code, "{}", r.stderr);
+    assert_eq!(r.hits, hits(want), "{}", r.stderr);
+    for s in says {
+        assert!(r.stderr.contains(s), "no `{s}` in:\n{}", r.stderr);
+    }
+}
+
 /// A cut export: the records before the cut are matched, the cut is a diagnostic naming the
 /// file, the record and the line and column, and the exit code is 1.
 #[test]
@@ -511,23 +522,20 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
     let cut_at = text.find("\"eventName\": \"StartInstances\"").unwrap();
     let cut = d.join("cut_cloudtrail.json");
     std::fs::write(&cut, &text[..cut_at]).unwrap();
-    let r = run(std::slice::from_ref(&any_key), &[cut], &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(
-        r.hits,
-        hits(&[
-            ("any access key", "cut_cloudtrail.json", 0),
-            ("any access key", "cut_cloudtrail.json", 1)
-        ])
-    );
     let lines = text[..cut_at].lines().count();
-    assert!(
-        r.stderr.contains("cut_cloudtrail.json")
-            && r.stderr
-                .contains(&format!("record 2: line {lines}, column"))
-            && r.stderr.contains("EOF while parsing"),
-        "{}",
-        r.stderr
+    assert_cut(
+        &any_key,
+        cut,
+        1,
+        &[
+            ("any access key", "cut_cloudtrail.json", 0),
+            ("any access key", "cut_cloudtrail.json", 1),
+        ],
+        &[
+            "cut_cloudtrail.json",
+            &format!("record 2: line {lines}, column"),
+            "EOF while parsing",
+        ],
     );
 
     // A cut gzip stream: what was decompressed is read, the cut is an `event-read-error`
@@ -556,16 +564,15 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
     audit.push_str("type=SYSCALL msg=audit(1700000200.1");
     let cut = d.join("audit.log");
     std::fs::write(&cut, &audit).unwrap();
-    let r = run(std::slice::from_ref(&login), &[cut], &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(r.hits, hits(&[("failed root login", "audit.log", 3)]));
     let n = audit.lines().count();
-    assert!(
-        r.stderr.contains(&format!(
+    assert_cut(
+        &login,
+        cut,
+        1,
+        &[("failed root login", "audit.log", 3)],
+        &[&format!(
             "record 4: line {n}, column 36: invalid audit record: `msg=audit(` is not closed"
-        )),
-        "{}",
-        r.stderr
+        )],
     );
 
     // Sysmon for Linux: an XML event cut in the middle.
@@ -583,15 +590,15 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
     lines[2] = half;
     let cut = d.join("syslog");
     std::fs::write(&cut, lines.join("\n")).unwrap();
-    let r = run(std::slice::from_ref(&lnx), &[cut], &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(r.hits, hits(&[("any linux process", "syslog", 0)]));
-    assert!(
-        r.stderr.contains("record 1: line 3, column")
-            && r.stderr
-                .contains("the XML ends inside <Event><EventData><Data>"),
-        "{}",
-        r.stderr
+    assert_cut(
+        &lnx,
+        cut,
+        1,
+        &[("any linux process", "syslog", 0)],
+        &[
+            "record 1: line 3, column",
+            "the XML ends inside <Event><EventData><Data>",
+        ],
     );
 
     // Zeek TSV: a line cut short (fewer columns than `#fields`).
@@ -605,22 +612,18 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
     tsv.push_str("1591368001.0\tCxyz\t192.168.4.76\t4");
     let cut = d.join("dns_cut.log");
     std::fs::write(&cut, &tsv).unwrap();
-    let r = run(std::slice::from_ref(&dns), &[cut], &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(
-        r.hits,
-        hits(&[
-            ("zeek dns any", "dns_cut.log", 0),
-            ("zeek dns any", "dns_cut.log", 1)
-        ])
-    );
     let n = tsv.lines().count();
-    assert!(
-        r.stderr.contains(&format!(
+    assert_cut(
+        &dns,
+        cut,
+        1,
+        &[
+            ("zeek dns any", "dns_cut.log", 0),
+            ("zeek dns any", "dns_cut.log", 1),
+        ],
+        &[&format!(
             "record 2: line {n}, column 1: expected 24 tab-separated values (the `#fields` header), found 4"
-        )),
-        "{}",
-        r.stderr
+        )],
     );
 
     // Okta: an array cut after its first record.
@@ -634,13 +637,12 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
     let cut_at = text.find("\"displayMessage\": \"User login").unwrap();
     let cut = d.join("okta.json");
     std::fs::write(&cut, &text[..cut_at]).unwrap();
-    let r = run(std::slice::from_ref(&okta), &[cut], &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(r.hits, hits(&[("okta any", "okta.json", 0)]));
-    assert!(
-        r.stderr.contains("record 1: in the JSON array: line"),
-        "{}",
-        r.stderr
+    assert_cut(
+        &okta,
+        cut,
+        1,
+        &[("okta any", "okta.json", 0)],
+        &["record 1: in the JSON array: line"],
     );
 }
 
