@@ -116,18 +116,8 @@ pub fn read_text_log(
                 }
             }
         }
-        line.clear();
-        line_no += 1;
-        match read_line(r, &mut line) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error("event-read-error", format!("cannot read events: {e}"))
-                        .in_file(path),
-                );
-                break;
-            }
+        if !next_line(r, &mut line, &mut line_no, path, &mut diags) {
+            break;
         }
     }
     grouper.flush(true, &mut emit);
@@ -141,6 +131,25 @@ fn char_column(text: &str, at: usize) -> usize {
         at -= 1;
     }
     text[..at].chars().count() + 1
+}
+
+/// Replace `line` by the next line and count it; false at the end of the input or when it
+/// cannot be read (an `event-read-error` in `diags`).
+fn next_line(
+    r: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    line_no: &mut usize,
+    path: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    line.clear();
+    *line_no += 1;
+    read_line(r, line).unwrap_or_else(|e| {
+        diags.push(
+            Diagnostic::error("event-read-error", format!("cannot read events: {e}")).in_file(path),
+        );
+        false
+    })
 }
 
 /// One line, at most `MAX_LINE + 1` bytes of it kept; false at the end of the input.
@@ -263,18 +272,8 @@ pub fn read_zeek_tsv(
             }
             index += 1;
         }
-        line.clear();
-        line_no += 1;
-        match read_line(r, &mut line) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error("event-read-error", format!("cannot read events: {e}"))
-                        .in_file(path),
-                );
-                break;
-            }
+        if !next_line(r, &mut line, &mut line_no, path, &mut diags) {
+            break;
         }
     }
     diags
