@@ -721,3 +721,35 @@ fn unknown_correlation_reference_is_said_once() {
     );
     assert!(!t.path().join("dist/sigma/brute.yml").exists());
 }
+
+// ---- modifiers ----
+
+/// An encoding modifier (`base64`, `utf16le`, ...) encodes exact values: a wildcard in the
+/// value is an error at the value's modifier, with the encoding named, for each encoding.
+#[test]
+fn encoding_a_wildcard_value_is_an_error_at_the_modifier() {
+    for chain in [
+        "base64",
+        "base64offset|contains",
+        "utf16le|base64offset|contains",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = format!(
+            "title: encoded wildcard\nid: 0b7a3f7e-2d0c-4c55-9a7e-3f1d2c4b5a63\nstatus: test\n\
+             logsource:\n  category: process_creation\n  product: windows\ndetection:\n  \
+             selection:\n    CommandLine|{chain}: 'a*b'\n  condition: selection\nlevel: low\n"
+        );
+        std::fs::write(dir.path().join("r.yml"), rule).unwrap();
+        let r = run(dir.path(), &["check", "r.yml"]);
+        let first = chain.split('|').next().unwrap();
+        assert_ne!(r.code, 0, "{chain}: {}{}", r.out, r.err);
+        assert!(
+            r.err.contains("invalid-modifier-combination")
+                && r.err
+                    .contains(&format!("`{first}` cannot encode a value with wildcards"))
+                && r.err.contains("r.yml:9:"),
+            "{chain}: {}",
+            r.err
+        );
+    }
+}

@@ -206,6 +206,31 @@ impl<'a> Cx<'a, '_> {
             .push(Diagnostic::error(code, msg).at(self.rule.loc(span)));
     }
 
+    /// The bytes an encoding modifier (`md`) encodes: the previous encoding's output, else
+    /// the plain values; a value with wildcards cannot be encoded (an error at `span`).
+    fn bytes_to_encode(
+        &mut self,
+        previous: Option<Vec<Vec<u8>>>,
+        forms: &[SigmaString],
+        span: Span,
+        md: &Modifier,
+    ) -> Option<Vec<Vec<u8>>> {
+        if previous.is_some() {
+            return previous;
+        }
+        match plain_forms(forms) {
+            Some(p) => Some(p.into_iter().map(String::into_bytes).collect()),
+            None => {
+                self.err(
+                    span,
+                    "invalid-modifier-combination",
+                    format!("`{md}` cannot encode a value with wildcards"),
+                );
+                None
+            }
+        }
+    }
+
     fn cond(&mut self, c: &Cond) -> Expr {
         match c {
             Cond::And(xs) => Expr::And(xs.iter().map(|x| self.cond(x)).collect()),
@@ -448,20 +473,7 @@ impl<'a> Cx<'a, '_> {
                     forms = out;
                 }
                 Modifier::Utf16Le | Modifier::Wide | Modifier::Utf16Be | Modifier::Utf16 => {
-                    let src = match bytes_mode.take() {
-                        Some(b) => b,
-                        None => match plain_forms(&forms) {
-                            Some(p) => p.into_iter().map(String::into_bytes).collect(),
-                            None => {
-                                self.err(
-                                    m.span,
-                                    "invalid-modifier-combination",
-                                    format!("`{md}` cannot encode a value with wildcards"),
-                                );
-                                return None;
-                            }
-                        },
-                    };
+                    let src = self.bytes_to_encode(bytes_mode.take(), &forms, m.span, md)?;
                     let enc = |b: &Vec<u8>| -> Vec<u8> {
                         let text = String::from_utf8_lossy(b);
                         let units: Vec<u16> = text.encode_utf16().collect();
@@ -481,20 +493,7 @@ impl<'a> Cx<'a, '_> {
                     bytes_mode = Some(src.iter().map(enc).collect());
                 }
                 Modifier::Base64 | Modifier::Base64Offset => {
-                    let src = match bytes_mode.take() {
-                        Some(b) => b,
-                        None => match plain_forms(&forms) {
-                            Some(p) => p.into_iter().map(String::into_bytes).collect(),
-                            None => {
-                                self.err(
-                                    m.span,
-                                    "invalid-modifier-combination",
-                                    format!("`{md}` cannot encode a value with wildcards"),
-                                );
-                                return None;
-                            }
-                        },
-                    };
+                    let src = self.bytes_to_encode(bytes_mode.take(), &forms, m.span, md)?;
                     let mut out = Vec::new();
                     for b in &src {
                         if *md == Modifier::Base64 {
