@@ -66,7 +66,8 @@ const EXPECTED: &[(&str, &str, &str, bool)] = &[
     ("m365_inbox_rule", "OfficeActivity", "CloudAppEvents", false),
     ("opencanary_ssh_login", "Syslog", "Syslog", true),
     // Issue 11's last log sources: custom `_CL` tables (the rule's fields as written), the
-    // Cisco Duo connector table and FortiGate's key=value syslog text.
+    // Cisco Duo, OneLogin and Corelight (Zeek) connector tables and FortiGate's key=value
+    // syslog text.
     ("rpcfw_atsvc_call", "RPCFirewall_CL", "RPCFirewall_CL", true),
     (
         "ps_classic_encoded_host",
@@ -101,16 +102,16 @@ const EXPECTED: &[(&str, &str, &str, bool)] = &[
     ),
     (
         "onelogin_user_locked",
-        "OneLoginEvents_CL",
-        "OneLoginEvents_CL",
+        "OneLoginEventsV2_CL",
+        "OneLoginEventsV2_CL",
         true,
     ),
     ("duo_bypass_code", "CiscoDuo_CL", "CiscoDuo_CL", true),
     ("fortigate_admin_added", "Syslog", "Syslog", true),
     (
         "zeek_smb_psexec_pipe",
-        "ZeekSmbFiles_CL",
-        "ZeekSmbFiles_CL",
+        "Corelight_v2_smb_files_CL",
+        "Corelight_v2_smb_files_CL",
         true,
     ),
     (
