@@ -65,6 +65,61 @@ const EXPECTED: &[(&str, &str, &str, bool)] = &[
     ("lnx_sshd_error", "Syslog", "Syslog", true),
     ("m365_inbox_rule", "OfficeActivity", "CloudAppEvents", false),
     ("opencanary_ssh_login", "Syslog", "Syslog", true),
+    // Issue 11's last log sources: custom `_CL` tables (the rule's fields as written), the
+    // Cisco Duo, OneLogin and Corelight (Zeek) connector tables and FortiGate's key=value
+    // syslog text.
+    ("rpcfw_atsvc_call", "RPCFirewall_CL", "RPCFirewall_CL", true),
+    (
+        "ps_classic_encoded_host",
+        "WindowsPowerShell_CL",
+        "WindowsPowerShell_CL",
+        true,
+    ),
+    (
+        "win_dpapi_key_read",
+        "WindowsFileAccess_CL",
+        "WindowsFileAccess_CL",
+        true,
+    ),
+    (
+        "bitbucket_export_triggered",
+        "BitbucketAudit_CL",
+        "BitbucketAudit_CL",
+        true,
+    ),
+    (
+        "m365_suspicious_ip_alert",
+        "M365ThreatManagement_CL",
+        "M365ThreatManagement_CL",
+        true,
+    ),
+    ("pim_no_mfa_activation", "AzurePIM_CL", "AzurePIM_CL", true),
+    (
+        "gworkspace_mfa_disabled",
+        "GoogleWorkspaceAdmin_CL",
+        "GoogleWorkspaceAdmin_CL",
+        true,
+    ),
+    (
+        "onelogin_user_locked",
+        "OneLoginEventsV2_CL",
+        "OneLoginEventsV2_CL",
+        true,
+    ),
+    ("duo_bypass_code", "CiscoDuo_CL", "CiscoDuo_CL", true),
+    ("fortigate_admin_added", "Syslog", "Syslog", true),
+    (
+        "zeek_smb_psexec_pipe",
+        "Corelight_v2_smb_files_CL",
+        "Corelight_v2_smb_files_CL",
+        true,
+    ),
+    (
+        "jvm_jndi_lookup",
+        "JvmApplication_CL",
+        "JvmApplication_CL",
+        true,
+    ),
     (
         "macos_launchagent_file",
         "DeviceFileEvents",

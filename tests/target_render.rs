@@ -211,17 +211,15 @@ fn unsupported_constructs_are_skipped_with_the_construct_and_target() {
     )
     .unwrap_err();
     assert!(e.contains("RE2"), "{e}");
-    // A log source the target has no entry for (Bitbucket: no Microsoft table).
+    // A log source the target has no entry for (every SigmaHQ log source has one now, so an
+    // invented product).
     let e = query(
         "kql-defender",
-        "product=bitbucket service=audit",
+        "product=acme service=audit",
         "  a = auditType.action \"x\"\n  condition a",
     )
     .unwrap_err();
-    assert!(
-        e.contains("log source product=bitbucket service=audit"),
-        "{e}"
-    );
+    assert!(e.contains("log source product=acme service=audit"), "{e}");
     // tstats has no regex: it is tested after grouping by the column...
     let s = q("splunk-cim", "  a = CommandLine re \"x\"\n  condition a");
     assert!(
