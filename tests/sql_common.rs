@@ -1195,3 +1195,65 @@ pub fn assert_windows_exact(r: &CorrReport, min_windows: usize) {
         assert!(*n > 0, "`{name}`: no window to compare");
     }
 }
+
+/// The sample pack's rules (tests/target_samples.det: `many_failed_logons`, an `event_count`
+/// over Security 4625, and `powershell_then_c2`, a `temporal_ordered` from process creation to
+/// network connection) with events for them: failed logons of three accounts (one `-`, which
+/// the rule leaves out) in bursts and spread out, encoded PowerShell and connections to the
+/// rule's network or elsewhere on four hosts, from a fixed seed, each in its own millisecond.
+pub fn sample_correlations() -> (String, Vec<Value>) {
+    let rules = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/target_samples.det"),
+    )
+    .unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let at = |t: i64| {
+        json!(jiff::Timestamp::from_millisecond(T0_MS + t)
+            .unwrap()
+            .to_string())
+    };
+    let mut events = Vec::new();
+    let mut t = 0i64;
+    for _ in 0..1500 {
+        // Bursts (under a second) and gaps of up to 20 minutes.
+        t += 1 + if next(4) == 0 {
+            next(1_200_000)
+        } else {
+            next(1000)
+        } as i64;
+        let host = json!(["ws1", "ws2", "ws3", "srv1"][next(4) as usize]);
+        let user = ["alice", "bob", "-"][next(3) as usize];
+        let image = [
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "C:\\Windows\\System32\\cmd.exe",
+        ][next(2) as usize];
+        let cmd = [
+            "powershell -enc SQBFAFgA",
+            "powershell -nop -w hidden",
+            "dir",
+        ][next(3) as usize];
+        let ip = ["175.45.176.9", "210.52.109.200", "8.8.8.8"][next(3) as usize];
+        let ev = match next(4) {
+            0 | 1 => json!({
+                "Channel": "Security", "EventID": 4625, "@timestamp": at(t), "Computer": host,
+                "TargetUserName": user,
+            }),
+            2 => json!({
+                "Channel": SYSMON, "EventID": 1, "@timestamp": at(t), "Computer": host,
+                "Image": image, "CommandLine": cmd, "ParentImage": "C:\\Windows\\explorer.exe",
+            }),
+            _ => json!({
+                "Channel": SYSMON, "EventID": 3, "@timestamp": at(t), "Computer": host,
+                "DestinationIp": ip,
+            }),
+        };
+        events.push(ev);
+    }
+    (rules, events)
+}

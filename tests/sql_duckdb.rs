@@ -70,3 +70,17 @@ fn correlations_on_duckdb_return_exactly_the_windows_of_detc_match() {
     assert_eq!(r.correlations, 13);
     common::assert_windows_exact(&r, 300);
 }
+
+/// The correlations of the sample pack (tests/target_samples.det; neither `rules/` nor the
+/// SigmaHQ corpus has correlation rules) on DuckDB over events for their rules: exactly the
+/// windows of `detc match`.
+#[test]
+fn sample_pack_correlations_on_duckdb_return_exactly_the_windows_of_detc_match() {
+    let Some(py) = common::python_with("duckdb", "sql-duckdb differential test (DuckDB)") else {
+        return;
+    };
+    let (rules, events) = common::sample_correlations();
+    let r = common::correlation_differential(&py, "duckdb", "sql-duckdb", &rules, &events);
+    assert_eq!(r.correlations, 2);
+    common::assert_windows_exact(&r, 20);
+}

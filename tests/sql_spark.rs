@@ -64,3 +64,18 @@ fn correlations_on_spark_return_exactly_the_windows_of_detc_match() {
     assert_eq!(r.correlations, 13);
     common::assert_windows_exact(&r, 300);
 }
+
+/// The sample pack's correlations on Spark (as tests/sql_duckdb.rs).
+#[test]
+fn sample_pack_correlations_on_spark_return_exactly_the_windows_of_detc_match() {
+    if std::env::var("DETC_SPARK").as_deref() != Ok("1") {
+        return;
+    }
+    let Some(py) = common::python_with("pyspark", "sql-spark differential test (Spark)") else {
+        return;
+    };
+    let (rules, events) = common::sample_correlations();
+    let r = common::correlation_differential(&py, "spark", "sql-spark", &rules, &events);
+    assert_eq!(r.correlations, 2);
+    common::assert_windows_exact(&r, 20);
+}
