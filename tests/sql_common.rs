@@ -638,3 +638,622 @@ pub fn assert_known(r: &Report, known: &[(&str, &str)]) {
         r.disagreements.join("\n")
     );
 }
+
+// ---------------------------------------------------------------- correlations
+
+/// Base rules over two log sources (two tables), one of them overlapping the others (an event
+/// matching `step_a` or `step_b` also matches `step_any`), and correlations of every type and
+/// condition operator: one or two group-by fields or none, aliases across tables, a
+/// `value_count` field, timespans from 30 s to 1 h.
+pub const CORRELATION_RULES: &str = r#"
+rule step_a {
+  title "a"
+  logsource product=windows category=process_creation
+  sel = CommandLine "run_a"
+  condition sel
+}
+rule step_b {
+  title "b"
+  logsource product=windows category=process_creation
+  sel = CommandLine "run_b"
+  condition sel
+}
+rule step_any {
+  title "any step"
+  logsource product=windows category=process_creation
+  sel = CommandLine startswith "run_"
+  condition sel
+}
+rule step_c {
+  title "c"
+  logsource product=windows category=network_connection
+  sel = DestinationHostname "c2.example"
+  condition sel
+}
+correlation count_gte {
+  title "count_gte"
+  type event_count
+  rules step_a step_b
+  group-by Computer
+  timespan 10m
+  condition gte 3
+}
+correlation count_lt {
+  title "count_lt"
+  type event_count
+  rules step_a
+  group-by Computer
+  timespan 1m
+  condition lt 2
+}
+correlation count_eq {
+  title "count_eq"
+  type event_count
+  rules step_any
+  group-by Computer ParentImage
+  timespan 5m
+  condition eq 2
+}
+correlation count_range {
+  title "count_range"
+  type event_count
+  rules step_a step_c
+  timespan 2m
+  condition gt 1 lte 3
+}
+correlation count_lte_hosts {
+  title "count_lte_hosts"
+  type event_count
+  rules step_b step_c
+  group-by host
+  timespan 30s
+  condition lte 1
+  alias host { step_b: Computer, step_c: SourceHostname }
+}
+correlation values_gte {
+  title "values_gte"
+  type value_count
+  rules step_a step_b
+  group-by Computer
+  timespan 10m
+  condition gte 2 field User
+}
+correlation values_range {
+  title "values_range"
+  type value_count
+  rules step_any step_c
+  group-by host
+  timespan 1h
+  condition gt 1 lt 4 field User
+  alias host { step_any: Computer, step_c: SourceHostname }
+}
+correlation values_eq_all {
+  title "values_eq_all"
+  type value_count
+  rules step_b
+  timespan 5m
+  condition eq 3 field User
+}
+correlation all_three {
+  title "all_three"
+  type temporal
+  rules step_a step_b step_c
+  group-by host
+  timespan 10m
+  alias host { step_a: Computer, step_b: Computer, step_c: SourceHostname }
+}
+correlation overlap_all {
+  title "overlap_all"
+  type temporal
+  rules step_a step_any
+  timespan 5m
+}
+correlation seq_three {
+  title "seq_three"
+  type temporal_ordered
+  rules step_a step_b step_c
+  group-by host
+  timespan 10m
+  alias host { step_a: Computer, step_b: Computer, step_c: SourceHostname }
+}
+correlation seq_two_keys {
+  title "seq_two_keys"
+  type temporal_ordered
+  rules step_a step_b
+  group-by Computer ParentImage
+  timespan 5m
+}
+correlation seq_overlap {
+  title "seq_overlap"
+  type temporal_ordered
+  rules step_any step_b
+  group-by Computer
+  timespan 5m
+}
+"#;
+
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+const T0_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+/// One generated event: milliseconds after [`T0_MS`], what it is (0 `run_a`, 1 `run_b`,
+/// 2 `run_x` (only `step_any`), 3 a connection to c2.example, 4 unrelated), host, parent, user.
+type CorrEv = (i64, usize, Value, &'static str, Value);
+
+fn corr_event((t, kind, host, parent, user): &CorrEv) -> Value {
+    let mut m = Map::new();
+    m.insert("Channel".into(), json!(SYSMON));
+    m.insert(
+        "@timestamp".into(),
+        json!(jiff::Timestamp::from_millisecond(T0_MS + t)
+            .unwrap()
+            .to_string()),
+    );
+    let host_field = if *kind == 3 {
+        m.insert("EventID".into(), json!(3));
+        m.insert("DestinationHostname".into(), json!("c2.example"));
+        "SourceHostname"
+    } else {
+        m.insert("EventID".into(), json!(1));
+        let cmd = ["run_a", "run_b", "run_x", "", "notepad"][*kind];
+        m.insert("CommandLine".into(), json!(cmd));
+        "Computer"
+    };
+    // `"<absent>"` stands for an absent field (`Value::Null` is a JSON null).
+    if *host != json!("<absent>") {
+        m.insert(host_field.into(), host.clone());
+    }
+    m.insert("ParentImage".into(), json!(parent));
+    if !user.is_null() {
+        m.insert("User".into(), user.clone());
+    }
+    Value::Object(m)
+}
+
+/// Event sequences for the correlations: written ones (bursts at and just over the timespan,
+/// a window restarting after a match, ordered and reversed steps, one event matching two
+/// rules, empty, absent, null, boolean and numeric group values), then random ones from a fixed
+/// seed. Every event has its own millisecond (`detc match` orders events of one time by their
+/// input position, which a table does not have: docs/TARGETS.md).
+pub fn correlation_events() -> Vec<Value> {
+    let h = |s: &str| json!(s);
+    let u = |s: &str| json!(s);
+    let mut seqs: Vec<Vec<CorrEv>> = vec![
+        // Three of a and b within exactly 10 minutes: one window; 1 ms more: none.
+        vec![
+            (0, 0, h("h1"), "p1", u("u1")),
+            (300_000, 1, h("h1"), "p1", u("u2")),
+            (600_000, 0, h("h1"), "p1", u("u1")),
+        ],
+        vec![
+            (0, 0, h("h1"), "p1", u("u1")),
+            (300_000, 1, h("h1"), "p1", u("u2")),
+            (600_001, 0, h("h1"), "p1", u("u1")),
+        ],
+        // A burst of seven: the window restarts after each match.
+        (0..7)
+            .map(|i| (i * 1000, (i % 2) as usize, h("h1"), "p1", u("u1")))
+            .collect(),
+        // In order, reversed, and in order across the two tables.
+        vec![
+            (0, 0, h("h1"), "p1", u("u1")),
+            (1000, 1, h("h1"), "p1", u("u2")),
+            (2000, 3, h("h1"), "p1", u("u3")),
+        ],
+        vec![
+            (0, 3, h("h1"), "p1", u("u1")),
+            (1000, 1, h("h1"), "p1", u("u2")),
+            (2000, 0, h("h1"), "p1", u("u3")),
+        ],
+        // A started sequence does not outlive a match: a b a c b c.
+        vec![
+            (0, 0, h("h1"), "p1", u("u1")),
+            (10, 1, h("h1"), "p1", u("u1")),
+            (20, 0, h("h1"), "p1", u("u1")),
+            (30, 3, h("h1"), "p1", u("u1")),
+            (40, 1, h("h1"), "p1", u("u1")),
+            (50, 3, h("h1"), "p1", u("u1")),
+        ],
+        // Group values: empty (a group of its own), absent and JSON null (not counted),
+        // boolean and number (their text).
+        vec![
+            (0, 0, h(""), "p1", u("u1")),
+            (10, 1, h(""), "p1", u("u2")),
+            (20, 0, h(""), "p1", u("u3")),
+            (30, 0, json!("<absent>"), "p1", u("u1")),
+            (40, 1, json!("<absent>"), "p1", u("u2")),
+            (50, 0, json!("<absent>"), "p1", u("u3")),
+            (60, 0, Value::Null, "p1", u("u1")),
+            (70, 1, Value::Null, "p1", u("u2")),
+            (80, 0, Value::Null, "p1", u("u3")),
+            (90, 0, json!(true), "p1", u("u1")),
+            (100, 1, json!(true), "p1", u("u2")),
+            (110, 0, json!(true), "p1", u("u3")),
+            (120, 0, json!(7), "p1", json!(1)),
+            (130, 1, json!(7), "p1", json!(false)),
+            (140, 0, json!(7), "p1", u("")),
+        ],
+        // Values: missing, empty, repeated.
+        vec![
+            (0, 0, h("h2"), "p1", Value::Null),
+            (10, 1, h("h2"), "p1", u("")),
+            (20, 0, h("h2"), "p1", u("")),
+            (30, 1, h("h2"), "p1", u("u1")),
+        ],
+    ];
+    // Random sequences (xorshift, fixed seed): 4 hosts (one of them empty), 2 parents, 4 users
+    // and an absent one, bursts of milliseconds and gaps of minutes.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for _ in 0..60 {
+        let len = 5 + next(40) as usize;
+        let mut t = 0i64;
+        let mut seq = Vec::new();
+        for _ in 0..len {
+            t += 1 + if next(3) == 0 {
+                next(300_000)
+            } else {
+                next(20_000)
+            } as i64;
+            let host = ["h1", "h2", "h3", ""][next(4) as usize];
+            let user = match next(5) {
+                4 => Value::Null,
+                k => json!(format!("u{k}")),
+            };
+            seq.push((
+                t,
+                next(5) as usize,
+                json!(host),
+                ["p1", "p2"][next(2) as usize],
+                user,
+            ));
+        }
+        seqs.push(seq);
+    }
+    // The sequences one after another, a day apart (longer than any sequence and timespan),
+    // hosts renamed per sequence so that groups never span two of them.
+    let mut out = Vec::new();
+    for (i, seq) in seqs.into_iter().enumerate() {
+        for (t, kind, host, parent, user) in seq {
+            let host = match host.as_str() {
+                Some(s) if !s.is_empty() && s != "<absent>" => json!(format!("c{i}-{s}")),
+                _ => host,
+            };
+            let base = i as i64 * 86_400_000;
+            out.push(corr_event(&(base + t, kind, host, parent, user)));
+        }
+    }
+    out
+}
+
+/// One correlation window as compared: group values (in group-by order), first and last
+/// time (ms since the epoch), count.
+pub type Window = (Vec<String>, i64, i64, u64);
+
+/// What the correlation run compared.
+#[derive(Debug, Default)]
+pub struct CorrReport {
+    pub correlations: usize,
+    pub events: usize,
+    pub windows: usize,
+    /// Windows per correlation (detc match's).
+    pub per_correlation: BTreeMap<String, usize>,
+    /// Correlation name -> what differs.
+    pub disagreements: Vec<String>,
+    pub errors: Vec<String>,
+    pub seconds: f64,
+}
+
+fn ms_of(v: &Value) -> i64 {
+    v.as_str()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_millisecond())
+        .unwrap_or_else(|| panic!("a timestamp: {v}"))
+}
+
+/// The windows `detc match` (the CLI) reports: correlation name -> windows, sorted.
+fn detc_windows(
+    rules_text: &str,
+    events: &[Value],
+    group_by: &BTreeMap<String, Vec<String>>,
+    work: &Path,
+) -> BTreeMap<String, Vec<Window>> {
+    std::fs::write(work.join("rules.det"), rules_text).unwrap();
+    let mut ndjson = String::new();
+    for e in events {
+        ndjson.push_str(&format!("{e}\n"));
+    }
+    std::fs::write(work.join("events.jsonl"), ndjson).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_detc"))
+        .args(["match", "--rules"])
+        .arg(work.join("rules.det"))
+        .arg("--events")
+        .arg(work.join("events.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "detc match: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut m: BTreeMap<String, Vec<Window>> = BTreeMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v.get("correlation").is_none() {
+            continue;
+        }
+        let name = v["rule_name"].as_str().unwrap().to_string();
+        let group = group_by[&name]
+            .iter()
+            .map(|g| v["group"][g].as_str().expect("group value").to_string())
+            .collect();
+        m.entry(name).or_default().push((
+            group,
+            ms_of(&v["first_timestamp"]),
+            ms_of(&v["timestamp"]),
+            v["count"].as_u64().unwrap(),
+        ));
+    }
+    for w in m.values_mut() {
+        w.sort();
+    }
+    m
+}
+
+/// Every correlation of `rules_text` compiled for `target` and run on `engine_name` over
+/// `events` (one table per log source with the layout's time column), compared window by
+/// window with what `detc match` reports for the same rules and events.
+pub fn correlation_differential(
+    py: &str,
+    engine_name: &str,
+    target: &str,
+    rules_text: &str,
+    events: &[Value],
+) -> CorrReport {
+    let work = std::env::temp_dir().join(format!(
+        "detc-sqlcorr-{engine_name}-{}-{}",
+        std::process::id(),
+        events.len()
+    ));
+    std::fs::create_dir_all(&work).unwrap();
+    let (rules, diags) = detc::dsl::parse(detc::diag::SourceId(0), rules_text);
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let exprs: Vec<Option<Expr>> = rules
+        .iter()
+        .map(|r| normalize(r, NormOptions::default()).ok())
+        .collect();
+    let backend = load_spec_target(target, None).expect("target loads");
+    let cx = Ctx {
+        rules: &rules,
+        exprs: &exprs,
+    };
+    let (engine, _) = Engine::new(&rules, &EngineOptions::default());
+    let prepared: Vec<(Event, Class)> = events
+        .iter()
+        .map(|v| {
+            let mut ev = Event::from_json_map(v.as_object().unwrap());
+            let class = engine.prepare(&mut ev);
+            (ev, class)
+        })
+        .collect();
+    // One table per log source of the detection rules; correlations are the queries.
+    let mut tables: BTreeMap<String, LogSource> = BTreeMap::new();
+    let mut queries = Vec::new();
+    let mut group_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        let compiled = backend.compile(i, &cx);
+        match (&r.body, compiled) {
+            (detc::ir::RuleBody::Detection(_), Outcome::Compiled(c)) => {
+                let table = backend.entry(c.logsource.unwrap()).table.clone().unwrap();
+                tables.insert(table, r.logsource.clone());
+            }
+            (detc::ir::RuleBody::Correlation(corr), Outcome::Compiled(c)) => {
+                group_by.insert(r.name.clone(), corr.group_by.clone());
+                queries.push(
+                    json!({"rule": i, "name": r.name, "sql": c.query, "group": corr.group_by}),
+                );
+            }
+            (_, Outcome::Skipped(d)) => panic!("{target}: `{}` skipped: {}", r.name, d.message),
+        }
+    }
+    let mut manifest_tables = Map::new();
+    let mut rows_total = 0;
+    for (table, ls) in &tables {
+        let mut cols: BTreeSet<String> = BTreeSet::new();
+        let path = work.join(format!("{table}.ndjson"));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for (id, (ev, class)) in prepared.iter().enumerate() {
+            let serves = match class {
+                Class::Unknown => false,
+                Class::Sources(ids) => ids
+                    .iter()
+                    .any(|&s| engine.logsources.sources[s].provides.serves(ls)),
+            };
+            if !serves {
+                continue;
+            }
+            let mut r = row(id, ev).expect("no list-valued fields");
+            let t = detc::eval::engine::event_time(ev).map(|t| t.as_millisecond());
+            r.insert("detc_event_ms".into(), json!(t));
+            cols.extend(ev.fields.iter().map(|(n, _)| n.to_string()));
+            serde_json::to_writer(&mut f, &r).unwrap();
+            f.write_all(b"\n").unwrap();
+            rows_total += 1;
+        }
+        manifest_tables.insert(
+            table.clone(),
+            json!({"file": path, "columns": cols, "time": "event_time"}),
+        );
+    }
+    assert!(
+        rows_total >= events.len(),
+        "every event is in a table ({rows_total} rows, {} events)",
+        events.len()
+    );
+    let manifest = json!({"engine": engine_name, "tables": manifest_tables, "queries": [], "correlations": queries, "time": "event_time"});
+    let mpath = work.join("manifest.json");
+    std::fs::write(&mpath, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql/run.py");
+    let out = Command::new(py)
+        .arg(&script)
+        .arg(&mpath)
+        .output()
+        .expect("run tests/sql/run.py");
+    assert!(
+        out.status.success(),
+        "tests/sql/run.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("run.py prints JSON");
+    let expected = detc_windows(rules_text, events, &group_by, &work);
+    if std::env::var("DETC_SQL_KEEP").as_deref() != Ok("1") {
+        let _ = std::fs::remove_dir_all(&work);
+    } else {
+        eprintln!("kept {}", work.display());
+    }
+    let mut report = CorrReport {
+        correlations: queries.len(),
+        events: events.len(),
+        seconds: result["seconds"].as_f64().unwrap_or(0.0),
+        ..CorrReport::default()
+    };
+    for e in result["errors"].as_array().into_iter().flatten() {
+        report.errors.push(e.to_string());
+    }
+    for name in group_by.keys() {
+        let want = expected.get(name).cloned().unwrap_or_default();
+        let Some(rows) = result["windows"][name].as_array() else {
+            continue; // an error, reported above
+        };
+        let mut got: Vec<Window> = rows
+            .iter()
+            .map(|r| {
+                let r = r.as_array().unwrap();
+                let group = r[3..]
+                    .iter()
+                    .map(|g| g.as_str().expect("group text").to_string())
+                    .collect();
+                (
+                    group,
+                    r[1].as_i64().unwrap(),
+                    r[0].as_i64().unwrap(),
+                    r[2].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        got.sort();
+        report.windows += want.len();
+        report.per_correlation.insert(name.clone(), want.len());
+        if got != want {
+            let extra: Vec<_> = got.iter().filter(|w| !want.contains(w)).collect();
+            let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).collect();
+            report.disagreements.push(format!(
+                "{name}: SQL also returns {extra:?}, misses {missing:?} ({} vs {} windows)",
+                got.len(),
+                want.len()
+            ));
+        }
+    }
+    eprintln!(
+        "{target} on {engine_name}, correlations: {} queries over {} events, {} windows of detc match compared ({:?}); {} disagreements, {} errors; engine time {:.2} s",
+        report.correlations,
+        report.events,
+        report.windows,
+        report.per_correlation,
+        report.disagreements.len(),
+        report.errors.len(),
+        report.seconds
+    );
+    report
+}
+
+/// Every correlation agreed window for window with `detc match`, and enough windows compared.
+pub fn assert_windows_exact(r: &CorrReport, min_windows: usize) {
+    assert!(
+        r.errors.is_empty(),
+        "queries the engine refused:\n{}",
+        r.errors.join("\n")
+    );
+    assert!(
+        r.disagreements.is_empty(),
+        "{} correlations disagree with detc match:\n{}",
+        r.disagreements.len(),
+        r.disagreements.join("\n")
+    );
+    assert!(
+        r.windows >= min_windows,
+        "only {} windows compared",
+        r.windows
+    );
+    // Every correlation reports some windows: none is compared on empty results only.
+    for (name, n) in &r.per_correlation {
+        assert!(*n > 0, "`{name}`: no window to compare");
+    }
+}
+
+/// The sample pack's rules (tests/target_samples.det: `many_failed_logons`, an `event_count`
+/// over Security 4625, and `powershell_then_c2`, a `temporal_ordered` from process creation to
+/// network connection) with events for them: failed logons of three accounts (one `-`, which
+/// the rule leaves out) in bursts and spread out, encoded PowerShell and connections to the
+/// rule's network or elsewhere on four hosts, from a fixed seed, each in its own millisecond.
+pub fn sample_correlations() -> (String, Vec<Value>) {
+    let rules = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/target_samples.det"),
+    )
+    .unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let at = |t: i64| {
+        json!(jiff::Timestamp::from_millisecond(T0_MS + t)
+            .unwrap()
+            .to_string())
+    };
+    let mut events = Vec::new();
+    let mut t = 0i64;
+    for _ in 0..1500 {
+        // Bursts (under a second) and gaps of up to 20 minutes.
+        t += 1 + if next(4) == 0 {
+            next(1_200_000)
+        } else {
+            next(1000)
+        } as i64;
+        let host = json!(["ws1", "ws2", "ws3", "srv1"][next(4) as usize]);
+        let user = ["alice", "bob", "-"][next(3) as usize];
+        let image = [
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "C:\\Windows\\System32\\cmd.exe",
+        ][next(2) as usize];
+        let cmd = [
+            "powershell -enc SQBFAFgA",
+            "powershell -nop -w hidden",
+            "dir",
+        ][next(3) as usize];
+        let ip = ["175.45.176.9", "210.52.109.200", "8.8.8.8"][next(3) as usize];
+        let ev = match next(4) {
+            0 | 1 => json!({
+                "Channel": "Security", "EventID": 4625, "@timestamp": at(t), "Computer": host,
+                "TargetUserName": user,
+            }),
+            2 => json!({
+                "Channel": SYSMON, "EventID": 1, "@timestamp": at(t), "Computer": host,
+                "Image": image, "CommandLine": cmd, "ParentImage": "C:\\Windows\\explorer.exe",
+            }),
+            _ => json!({
+                "Channel": SYSMON, "EventID": 3, "@timestamp": at(t), "Computer": host,
+                "DestinationIp": ip,
+            }),
+        };
+        events.push(ev);
+    }
+    (rules, events)
+}

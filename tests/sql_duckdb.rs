@@ -49,3 +49,38 @@ fn generated_edge_cases_on_duckdb_differ_only_where_documented() {
         ],
     );
 }
+
+/// Correlation rules of every type (conditions gt/gte/lt/lte/eq and ranges, group-by on one,
+/// two or no fields, aliases across two tables, `value_count` fields) compiled for
+/// `sql-duckdb` and run on DuckDB over written and random event sequences with timestamps:
+/// every window (group, first and last time, count) is exactly one `detc match` reports.
+#[test]
+fn correlations_on_duckdb_return_exactly_the_windows_of_detc_match() {
+    let Some(py) = common::python_with("duckdb", "sql-duckdb differential test (DuckDB)") else {
+        return;
+    };
+    let events = common::correlation_events();
+    let r = common::correlation_differential(
+        &py,
+        "duckdb",
+        "sql-duckdb",
+        common::CORRELATION_RULES,
+        &events,
+    );
+    assert_eq!(r.correlations, 13);
+    common::assert_windows_exact(&r, 300);
+}
+
+/// The correlations of the sample pack (tests/target_samples.det; neither `rules/` nor the
+/// SigmaHQ corpus has correlation rules) on DuckDB over events for their rules: exactly the
+/// windows of `detc match`.
+#[test]
+fn sample_pack_correlations_on_duckdb_return_exactly_the_windows_of_detc_match() {
+    let Some(py) = common::python_with("duckdb", "sql-duckdb differential test (DuckDB)") else {
+        return;
+    };
+    let (rules, events) = common::sample_correlations();
+    let r = common::correlation_differential(&py, "duckdb", "sql-duckdb", &rules, &events);
+    assert_eq!(r.correlations, 2);
+    common::assert_windows_exact(&r, 20);
+}

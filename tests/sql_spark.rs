@@ -42,3 +42,40 @@ fn generated_edge_cases_on_spark_differ_only_where_documented() {
     let null = "a JSON null is NULL in the table";
     common::assert_known(&r, &[("exists", null), ("not_exists", null)]);
 }
+
+/// The correlations of tests/sql_duckdb.rs compiled for `sql-spark` and run on Spark over the
+/// same events: every window is exactly one `detc match` reports.
+#[test]
+fn correlations_on_spark_return_exactly_the_windows_of_detc_match() {
+    if std::env::var("DETC_SPARK").as_deref() != Ok("1") {
+        return;
+    }
+    let Some(py) = common::python_with("pyspark", "sql-spark differential test (Spark)") else {
+        return;
+    };
+    let events = common::correlation_events();
+    let r = common::correlation_differential(
+        &py,
+        "spark",
+        "sql-spark",
+        common::CORRELATION_RULES,
+        &events,
+    );
+    assert_eq!(r.correlations, 13);
+    common::assert_windows_exact(&r, 300);
+}
+
+/// The sample pack's correlations on Spark (as tests/sql_duckdb.rs).
+#[test]
+fn sample_pack_correlations_on_spark_return_exactly_the_windows_of_detc_match() {
+    if std::env::var("DETC_SPARK").as_deref() != Ok("1") {
+        return;
+    }
+    let Some(py) = common::python_with("pyspark", "sql-spark differential test (Spark)") else {
+        return;
+    };
+    let (rules, events) = common::sample_correlations();
+    let r = common::correlation_differential(&py, "spark", "sql-spark", &rules, &events);
+    assert_eq!(r.correlations, 2);
+    common::assert_windows_exact(&r, 20);
+}

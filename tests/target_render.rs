@@ -462,3 +462,41 @@ fn splunk_correlation_reads_the_group_field_from_either_source() {
         "{q}"
     );
 }
+
+/// SQL correlations quote their output names (`correlation.quote_outputs`): a dotted group-by
+/// field is one quoted column, a name holding the dialect's quote character is skipped with a
+/// diagnostic naming it; the KQL targets, which do not quote outputs, still skip the dotted
+/// name (for the column's absence from the table schema, which comes first).
+#[test]
+fn sql_correlation_output_names_are_quoted_or_skipped() {
+    for (group, sql_ok) in [("a.b", true), ("a\"b`c", false)] {
+        let text = format!(
+            "title: p\nname: p\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel: {{Image|endswith: x.exe}}\n  condition: sel\n---\ntitle: c\ncorrelation:\n  type: event_count\n  rules: [p]\n  group-by: ['{group}']\n  timespan: 1h\n  condition: {{gte: 3}}\n"
+        );
+        let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "c");
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let exprs: Vec<_> = rules
+            .iter()
+            .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
+            .collect();
+        for (t, quoted) in [
+            ("sql-duckdb", "\"a.b\""),
+            ("sql-spark", "`a.b`"),
+            ("kql-sentinel", ""),
+        ] {
+            match compile(&target(t), &rules, &exprs, 1) {
+                Outcome::Compiled(c) => {
+                    assert!(sql_ok && !quoted.is_empty(), "{t} {group}");
+                    let q = c.query.unwrap();
+                    assert!(q.contains(&format!("GROUP BY {quoted}")), "{t}: {q}");
+                }
+                Outcome::Skipped(d) => {
+                    assert!(!sql_ok || quoted.is_empty(), "{t} {group}: {}", d.message);
+                    if !quoted.is_empty() {
+                        assert!(d.message.contains("field name"), "{}", d.message);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -244,7 +244,11 @@ impl Correlator {
         for c in &mut self.corrs {
             let mut groups = std::mem::take(&mut c.groups);
             for (key, obs) in &mut groups {
-                obs.sort_by_key(|o| (o.t, o.origin));
+                // One event matching several of the rules gives one observation per rule: they
+                // are ordered by the rule's place in the correlation (not by the order the rules
+                // were loaded), so the result depends on the rules and events only, as a query's
+                // `ORDER BY time, rule position` does.
+                obs.sort_by_key(|o| (o.t, o.origin, o.which));
                 let group: Vec<(String, String)> = c
                     .group_names
                     .iter()
@@ -273,8 +277,14 @@ fn ts(ms: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
+/// The value a group-by or `value_count` field has: the first string or number (its original
+/// text), or boolean (`true`/`false`, as JSON writes it and the query targets read it). A JSON
+/// null has none: the event is not counted.
 fn first_text(e: &Event, field: &str) -> Option<String> {
-    e.get(field)?.iter().find_map(Val::raw).map(String::from)
+    e.get(field)?.iter().find_map(|v| match v {
+        Val::Bool(b) => Some(b.to_string()),
+        v => v.raw().map(String::from),
+    })
 }
 
 /// Windows (first, last, count) satisfying the correlation, non-overlapping.

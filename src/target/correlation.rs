@@ -24,15 +24,26 @@ pub fn span_text(seconds: u64) -> String {
     format!("{seconds}s")
 }
 
-/// The correlation's query, and what data it reads when a referenced rule reads another source
-/// than the target's name says (the distinct `note`s of the referenced rules' log source
-/// entries, joined with `; `), as for a detection rule's fallback.
+/// A correlation compiled for a target.
+pub struct Rendered {
+    pub query: String,
+    /// What data it reads when a referenced rule reads another source than the target's name
+    /// says (the distinct `note`s of the referenced rules' log source entries, joined with
+    /// `; `), as for a detection rule's fallback.
+    pub note: Option<String>,
+    /// Per referenced rule: its table and the Sigma fields read there (its condition's, and the
+    /// group-by and value fields under the rule's own names), for shared files that declare
+    /// each table's columns (the SQL targets' schema.sql).
+    pub reads: Vec<(String, Vec<String>)>,
+}
+
+/// The correlation's query, what data it reads and which fields of which tables.
 pub fn render(
     b: &SpecBackend,
     rule: &Rule,
     c: &Correlation,
     cx: &Ctx,
-) -> Result<(String, Option<String>), Diagnostic> {
+) -> Result<Rendered, Diagnostic> {
     let unsupported =
         |construct: String, span: Option<Span>| b.skip(rule, &Unsupported { construct, span });
     let spec = match &b.spec.correlation {
@@ -63,7 +74,25 @@ pub fn render(
         }
     }
     let dialect = &b.spec.dialects[0];
+    let ident =
+        Renderer::field_regex(dialect).map_err(|m| Diagnostic::error("invalid-target", m))?;
+    // An output name as the query writes it: bare, quoted when the target quotes outputs, or
+    // the correlation is skipped.
+    let out_ident = |g: &str| -> Result<String, Diagnostic> {
+        let written = if spec.quote_outputs {
+            Renderer::ident(dialect, &ident, g)
+        } else {
+            ident.is_match(g).then(|| g.to_string())
+        };
+        written.ok_or_else(|| {
+            unsupported(
+                format!("the output field name `{}`", g.escape_debug()),
+                None,
+            )
+        })
+    };
     let mut rules = Vec::new();
+    let mut reads = Vec::new();
     let mut notes: Vec<&str> = Vec::new();
     let keys: Vec<&str> = c.rules.iter().map(|r| r.value.as_str()).collect();
     for (r, idx) in c.rules.iter().zip(cx.find_all(&keys)) {
@@ -109,6 +138,7 @@ pub fn render(
             }
         }
         let mut fields = Vec::new();
+        let mut read: Vec<String> = super::render::condition_reads(expr).0;
         for out in &outputs {
             let src = c
                 .aliases
@@ -124,8 +154,12 @@ pub fn render(
                 Some(c) => c,
                 None => renderer.field(&src, r.span).map_err(|u| b.skip(rule, &u))?,
             };
-            fields.push(json!({ "name": out, "column": column }));
+            fields.push(json!({ "name": out, "column": column, "out": out_ident(out)? }));
+            read.push(src);
         }
+        read.sort();
+        read.dedup();
+        reads.push((ls.table.clone().unwrap_or_default(), read));
         rules.push(json!({
             "name": target.name,
             "query": query,
@@ -134,20 +168,13 @@ pub fn render(
             "fields": fields,
         }));
     }
-    let ident =
-        Renderer::field_regex(dialect).map_err(|m| Diagnostic::error("invalid-target", m))?;
-    for g in c
+    let group_columns = c
         .group_by
         .iter()
-        .chain(c.condition.as_ref().and_then(|k| k.field.as_ref()))
-    {
-        if !ident.is_match(g) {
-            return Err(unsupported(
-                format!("the output field name `{}`", g.escape_debug()),
-                None,
-            ));
-        }
-    }
+        .map(|g| out_ident(g))
+        .collect::<Result<Vec<_>, _>>()?;
+    let field = c.condition.as_ref().and_then(|k| k.field.clone());
+    let field_column = field.as_deref().map(out_ident).transpose()?;
     let cmps: Vec<Json> = c
         .condition
         .as_ref()
@@ -171,7 +198,9 @@ pub fn render(
     let ctx = json!({
         "rules": rules,
         "group_by": c.group_by,
-        "field": c.condition.as_ref().and_then(|k| k.field.clone()),
+        "group_columns": group_columns,
+        "field": field,
+        "field_column": field_column,
         "cmps": cmps,
         "span": span_text(c.timespan.value.seconds),
         "span_seconds": c.timespan.value.seconds,
@@ -182,11 +211,10 @@ pub fn render(
     b.env()
         .get_template(&name)
         .and_then(|t| t.render(&ctx))
-        .map(|s| {
-            (
-                s.trim().to_string(),
-                (!notes.is_empty()).then(|| notes.join("; ")),
-            )
+        .map(|s| Rendered {
+            query: s.trim().to_string(),
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+            reads,
         })
         .map_err(|e| {
             Diagnostic::error("template-error", format!("target `{}`: {e:#}", b.spec.name))

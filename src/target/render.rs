@@ -239,6 +239,22 @@ impl<'a> Renderer<'a> {
             .map_err(|e| format!("dialect `{}`: bad `field.bare` regex: {e}", dialect.name))
     }
 
+    /// `name` as an identifier of the dialect: bare when `field.bare` matches it, else with
+    /// `field.quoted`; `None` when it cannot be written (no `quoted`, or a forbidden or control
+    /// character in it). For names the target itself introduces, such as a correlation's
+    /// output columns.
+    pub fn ident(dialect: &Dialect, bare: &regex::Regex, name: &str) -> Option<String> {
+        if bare.is_match(name) {
+            return Some(name.to_string());
+        }
+        let f = &dialect.field;
+        let t = f.quoted.as_ref()?;
+        (!name
+            .chars()
+            .any(|c| f.quoted_forbidden.contains(&c) || is_special_char(c)))
+        .then(|| fill(t, &[("name", name)]))
+    }
+
     /// The condition as it goes into a query template (a top-level OR grouped when asked).
     pub fn condition(&self, e: &Expr) -> Result<String, Unsupported> {
         let cond = self.expr(e, false, 0)?;

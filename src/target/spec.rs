@@ -417,6 +417,11 @@ pub struct CorrelationSpec {
     /// does not survive `tstats` grouping); empty: every entry, as for the rule itself.
     #[serde(default)]
     pub dialects: Vec<String>,
+    /// Output names (group-by fields, the `value_count` field) that `field.bare` does not
+    /// match are quoted with the first dialect's `field.quoted` (the SQL targets, where every
+    /// column is a quoted identifier); when false such a name makes the correlation skip.
+    #[serde(default)]
+    pub quote_outputs: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

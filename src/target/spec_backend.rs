@@ -120,6 +120,9 @@ impl SpecBackend {
             name => spec.name,
             vars => minijinja::Value::from_serialize(&spec.vars),
             data => minijinja::Value::from_serialize(&data),
+            // The column correlations read event time from (`correlation.time_field`; empty
+            // without correlations): the SQL targets' schema.sql declares it.
+            time_field => spec.correlation.as_ref().map(|c| c.time_field.as_str()).unwrap_or_default(),
         };
         let ls_values = spec
             .logsources
@@ -750,6 +753,7 @@ impl Backend for SpecBackend {
         let rule = &cx.rules[index];
         // The query, the log source entry it reads (detection rules) or the data note of the
         // rules it combines (correlations).
+        let mut corr_reads = Vec::new();
         let rendered = match &rule.body {
             RuleBody::Detection(_) => match cx.exprs.get(index).and_then(Option::as_ref) {
                 Some(e) => self.render_query(rule, e).map(|(q, i)| {
@@ -765,9 +769,10 @@ impl Backend for SpecBackend {
                 )
                 .at(rule.loc)),
             },
-            RuleBody::Correlation(c) => {
-                correlation::render(self, rule, c, cx).map(|(q, note)| (q, None, note))
-            }
+            RuleBody::Correlation(c) => correlation::render(self, rule, c, cx).map(|r| {
+                corr_reads = r.reads;
+                (r.query, None, r.note)
+            }),
         };
         let (query, ls, note) = match rendered {
             Ok(x) => x,
@@ -781,7 +786,17 @@ impl Backend for SpecBackend {
             // What the condition reads (`reads.fields`, `reads.keywords`): for shared files
             // that declare each table's columns (the SQL targets' schema.sql).
             let (fields, keywords) = super::render::condition_reads(e);
-            ctx = minijinja::context! { reads => minijinja::context! { fields, keywords }, ..ctx };
+            let tables: Vec<minijinja::Value> = Vec::new();
+            ctx = minijinja::context! { reads => minijinja::context! { fields, keywords, tables }, ..ctx };
+        } else if matches!(rule.body, RuleBody::Correlation(_)) {
+            // A correlation reads its rules' tables (`reads.tables`: each `table` and the
+            // `fields` read there) and their time column.
+            let tables: Vec<minijinja::Value> = corr_reads
+                .iter()
+                .map(|(table, fields)| minijinja::context! { table, fields })
+                .collect();
+            let fields: Vec<String> = Vec::new();
+            ctx = minijinja::context! { reads => minijinja::context! { fields, keywords => false, tables }, ..ctx };
         }
         let mut files = Vec::new();
         for (out, tpl) in &self.spec.artifacts.files {
