@@ -174,6 +174,11 @@ impl Server {
             .collect()
     }
 
+    /// The phases of the latest analysis of a document (for benches/lsp.rs).
+    pub fn timings(&self, uri: &str) -> Option<super::analysis::Timings> {
+        self.analyses.get(uri).map(|a| a.timings)
+    }
+
     /// Bring the analysis of a document up to its current version; false for an unknown
     /// document or a file detc does not read.
     fn ensure_analysis(&mut self, key: &str) -> bool {
