@@ -1,10 +1,11 @@
 //! One document checked the way `detc check` and `detc test` check a file: the same reader
-//! (`pack::load::parse_one`), the same checks (`pack::build::check_loaded`, with the rules of
-//! other workspace files that share a name or id or that a correlation refers to), the same
-//! target compilation (`pack::build::check_compile`, whose skips are warnings) and the examples
-//! (`eval::run_examples`). Only diagnostics inside the document are kept.
+//! (`pack::load::parse_one`), the same checks (`pack::build::check_loaded` in its two halves:
+//! `check_one` per rule, `check_with` for the pack, with the rules of other workspace files
+//! that share a name or id or that a correlation refers to), the same target compilation
+//! (`pack::build::check_compile`, whose skips are warnings) and the examples
+//! (`eval::run_examples`). Only diagnostics inside the document are kept. What depends on one
+//! rule alone is kept in a [`RuleCache`] between keystrokes.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceId, Span};
@@ -55,7 +56,8 @@ pub struct Timings {
 /// 300 ms for a 2,000-line file, checking every rule 13 ms (benches/lsp.rs).
 #[derive(Default)]
 pub struct RuleCache {
-    entries: HashMap<String, Entry>,
+    /// Keys are long (a rule's text and IR): Fx hashes them several times faster than SipHash.
+    entries: rustc_hash::FxHashMap<String, Entry>,
     /// Analyses so far (entries not used for the longest time are dropped first).
     generation: u64,
 }
@@ -116,7 +118,8 @@ pub fn analyze(
     cache: &mut RuleCache,
 ) -> Analysis {
     let t0 = Instant::now();
-    let (rules, read_diags) = crate::pack::load::parse_one(&doc.path, DOC, &doc.text);
+    let (rules, read_diags) =
+        crate::pack::load::parse_one_lexed(&doc.path, DOC, &doc.text, doc.tokens());
     let t1 = Instant::now();
     let n = rules.len();
     let sigma = doc.kind() == Some(crate::pack::load::Kind::Sigma);
