@@ -152,7 +152,17 @@ fn main() {
     let slowest: Vec<String> = slow
         .iter()
         .take(3)
-        .map(|(d, i)| format!("{} after `{}`", ms(*d), &typed[..=*i].trim()))
+        .map(|(d, i)| {
+            format!(
+                "{} after `{}` (parse {}, checks {}, examples + targets {}, apply + publish {})",
+                ms(*d),
+                &typed[..=*i].trim(),
+                ms(parse[*i]),
+                ms(check[*i]),
+                ms(rules[*i]),
+                ms(publish[*i])
+            )
+        })
         .collect();
     println!(
         "detc lsp, {} lines, {} rules' worth of text, {} keystrokes",
@@ -179,5 +189,5 @@ fn main() {
             ms(*xs.iter().max().unwrap())
         );
     }
-    println!("slowest keystrokes: {}", slowest.join("; "));
+    println!("slowest keystrokes:\n  {}", slowest.join("\n  "));
 }

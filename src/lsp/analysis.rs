@@ -140,21 +140,34 @@ pub fn analyze(
             .and_then(|j| keys.get(j))
             .and_then(Option::as_ref)
     };
-    // Each rule's own checks: from the cache for the document's unchanged rules, else run
-    // (in parallel, as `detc check` does).
-    let per_rule: Vec<RuleChecks> = {
+    // Each rule's own checks: from the cache for the document's unchanged rules, else run. The
+    // rules not in the cache run in parallel as `detc check` runs them, but only when there
+    // are several (opening a file): one edited rule is checked on this thread, so that a
+    // keystroke never waits for a pool thread the loaded machine has not scheduled yet.
+    let mut per_rule: Vec<Option<RuleChecks>> = all
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let e = key_of(i).and_then(|k| cache.entries.get(k))?;
+            Some(shift_checks(&e.checks, r.loc.span.start, true))
+        })
+        .collect();
+    let missing: Vec<usize> = (0..all.len()).filter(|&i| per_rule[i].is_none()).collect();
+    let run: Vec<RuleChecks> = if missing.len() > 1 {
         use rayon::prelude::*;
-        let entries = &cache.entries;
-        all.par_iter()
-            .enumerate()
-            .map(|(i, r)| match key_of(i).and_then(|k| entries.get(k)) {
-                Some(e) => shift_checks(&e.checks, r.loc.span.start, true),
-                None => check_one(r, norm),
-            })
+        missing
+            .par_iter()
+            .map(|&i| check_one(&all[i], norm))
             .collect()
+    } else {
+        missing.iter().map(|&i| check_one(&all[i], norm)).collect()
     };
-    let mut checks = Vec::with_capacity(per_rule.len());
-    for (i, c) in per_rule.into_iter().enumerate() {
+    for (i, c) in missing.into_iter().zip(run) {
+        per_rule[i] = Some(c);
+    }
+    let per_rule = per_rule.into_iter().flatten();
+    let mut checks = Vec::with_capacity(all.len());
+    for (i, c) in per_rule.enumerate() {
         if let Some(k) = key_of(i) {
             let base = all[i].loc.span.start;
             let e = cache.entries.entry(k.clone()).or_insert_with(|| Entry {
