@@ -10,6 +10,10 @@
 
 use std::time::{Duration, Instant};
 
+// The allocator of the `detc` binary (src/main.rs), so that the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use detc::lsp::Server;
 use lsp_server::{Message, Notification, Request, RequestId};
 use serde_json::{json, Value};
@@ -103,6 +107,7 @@ fn main() {
     let typed = "  extra = CommandLine contains \"certutil -urlcache\"\n";
     let mut cursor = mid;
     let (mut change, mut complete, mut hover, mut total) = (vec![], vec![], vec![], vec![]);
+    let (mut parse, mut check, mut rules, mut publish) = (vec![], vec![], vec![], vec![]);
     for (i, ch) in typed.chars().enumerate() {
         let at = pos(&text, cursor);
         text.insert(cursor, ch);
@@ -116,6 +121,11 @@ fn main() {
         let out = server.flush();
         assert_eq!(out.len(), 1);
         let t1 = Instant::now();
+        let phases = server.timings(uri).expect("analysed");
+        parse.push(phases.parse);
+        check.push(phases.check);
+        rules.push(phases.rules);
+        publish.push((t1 - t0).saturating_sub(phases.total));
         let here = pos(&text, cursor);
         let r = server.handle(Message::Request(Request::new(
             RequestId::from(2 * i as i32),
@@ -136,6 +146,24 @@ fn main() {
         hover.push(t3 - t2);
         total.push(t3 - t0);
     }
+    // The slowest keystrokes, with what was typed up to them (where the time goes).
+    let mut slow: Vec<(Duration, usize)> = total.iter().copied().zip(0..).collect();
+    slow.sort_by(|a, b| b.cmp(a));
+    let slowest: Vec<String> = slow
+        .iter()
+        .take(3)
+        .map(|(d, i)| {
+            format!(
+                "{} after `{}` (parse {}, checks {}, examples + targets {}, apply + publish {})",
+                ms(*d),
+                &typed[..=*i].trim(),
+                ms(parse[*i]),
+                ms(check[*i]),
+                ms(rules[*i]),
+                ms(publish[*i])
+            )
+        })
+        .collect();
     println!(
         "detc lsp, {} lines, {} rules' worth of text, {} keystrokes",
         text.lines().count(),
@@ -145,6 +173,10 @@ fn main() {
     println!("server start (targets loaded, no workspace): {}", ms(start));
     println!("didOpen + diagnostics:                     {}", ms(open));
     for (what, xs) in [
+        ("  parse", &mut parse),
+        ("  checks", &mut check),
+        ("  examples + targets", &mut rules),
+        ("  apply + publish", &mut publish),
         ("didChange + diagnostics", &mut change),
         ("completion", &mut complete),
         ("hover", &mut hover),
@@ -157,4 +189,5 @@ fn main() {
             ms(*xs.iter().max().unwrap())
         );
     }
+    println!("slowest keystrokes:\n  {}", slowest.join("\n  "));
 }

@@ -74,6 +74,19 @@ impl Client {
         );
         assert!(init["capabilities"]["hoverProvider"].as_bool().unwrap());
         c.notify("initialized", json!({}));
+        // The workspace is scanned after `initialize` is answered: wait for it, so that the
+        // cross-file answers below do not depend on timing.
+        loop {
+            let m = c.recv();
+            if m["method"] == "window/logMessage"
+                && m["params"]["message"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("indexed"))
+            {
+                break;
+            }
+            c.notes.push(m);
+        }
         c
     }
 
@@ -507,4 +520,104 @@ fn garbage_and_unknown_requests_get_answers_not_a_crash() {
     );
     assert!(r.is_array());
     c.shutdown();
+}
+
+/// `initialize` is answered, and documents are checked, while the workspace scan is still
+/// running (held back here until the client has seen both); once the scan is in, the open
+/// documents are checked again with the other files' rules.
+#[test]
+fn initialize_does_not_wait_for_the_workspace_scan() {
+    use lsp_server::{Connection, Message, Notification, Request};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.det"),
+        RULE.replace("endwith", "endswith"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b.det"), CORRELATION).unwrap();
+    let b = uri(&dir.path().join("b.det"));
+    let (conn, client) = Connection::memory();
+    let (release, held) = channel::<()>();
+    let server = std::thread::spawn(move || {
+        detc::lsp::server::run_with(conn, move |roots| {
+            held.recv().ok();
+            detc::lsp::workspace::Workspace::scan(roots)
+        })
+    });
+    let recv = || {
+        client
+            .receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server answers within 60 s")
+    };
+    let root = uri(dir.path());
+    client
+        .sender
+        .send(Message::Request(Request::new(
+            1.into(),
+            "initialize".into(),
+            json!({"processId": null, "rootUri": root, "capabilities": {},
+                   "workspaceFolders": [{"uri": root, "name": "rules"}]}),
+        )))
+        .unwrap();
+    match recv() {
+        Message::Response(r) => assert!(r.response_result.is_ok() && r.id == 1.into(), "{r:?}"),
+        m => panic!("expected the initialize answer, got {m:?}"),
+    }
+    let notify = |method: &str, params: Value| {
+        client
+            .sender
+            .send(Message::Notification(Notification::new(
+                method.into(),
+                params,
+            )))
+            .unwrap();
+    };
+    notify("initialized", json!({}));
+    notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": b, "languageId": "det", "version": 1, "text": CORRELATION}}),
+    );
+    // The diagnostics of b.det, and whether the scan was reported in between.
+    let mut indexed = false;
+    let mut next_codes = || loop {
+        match recv() {
+            Message::Notification(n) if n.method == "textDocument/publishDiagnostics" => {
+                assert_eq!(n.params["uri"], b);
+                let codes: Vec<String> = n.params["diagnostics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d["code"].as_str().unwrap().to_string())
+                    .collect();
+                return codes;
+            }
+            Message::Notification(n) if n.method == "window/logMessage" => {
+                let m = n.params["message"].as_str().unwrap();
+                assert!(m.contains("indexed 2 rule files"), "{m}");
+                indexed = true;
+            }
+            m => panic!("unexpected {m:?}"),
+        }
+    };
+    // Before the scan, the rule the correlation names is in no file the server knows.
+    assert!(next_codes().contains(&"unknown-rule".to_string()));
+    release.send(()).unwrap();
+    let codes = next_codes();
+    assert!(
+        indexed,
+        "the finished scan is reported before b.det is checked again"
+    );
+    assert!(!codes.contains(&"unknown-rule".to_string()), "{codes:?}");
+    client
+        .sender
+        .send(Message::Request(Request::new(
+            2.into(),
+            "shutdown".into(),
+            Value::Null,
+        )))
+        .unwrap();
+    assert!(matches!(recv(), Message::Response(r) if r.id == 2.into()));
+    notify("exit", Value::Null);
+    server.join().unwrap().unwrap();
 }

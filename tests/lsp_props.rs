@@ -129,6 +129,61 @@ fn params(method: &str, uri: &str, p: &Value) -> Value {
     }
 }
 
+/// The text of a case: one SigmaHQ file as it is, or a few shipped `.det` files in one (so
+/// that most of its rules are unchanged by an edit and come from the server's cache).
+fn case_text(files: &[(String, String)], pick: usize) -> (String, String) {
+    let (name, text) = &files[pick % files.len()];
+    if name.ends_with(".yml") {
+        return (name.clone(), text.clone());
+    }
+    let det: Vec<&(String, String)> = files.iter().filter(|(n, _)| n.ends_with(".det")).collect();
+    let joined: Vec<&str> = (0..3)
+        .map(|k| det[(pick + k) % det.len()].1.as_str())
+        .collect();
+    ("joined.det".to_string(), joined.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// What a keystroke publishes (the tokens and each unchanged rule's results reused) is what
+    /// a full analysis of the same text finds: diagnostics, rules, conditions and failures.
+    #[test]
+    fn incremental_analysis_equals_a_full_one(
+        pick in 0usize..1000,
+        edits in prop::collection::vec(edit(), 1..8),
+    ) {
+        use detc::lsp::analysis::{analyze, RuleCache};
+        use detc::lsp::documents::Document;
+        use detc::lsp::workspace::Workspace;
+        static BACKENDS: OnceLock<Vec<Box<dyn detc::target::Backend>>> = OnceLock::new();
+        let backends = BACKENDS.get_or_init(|| detc::target::load_targets(None).unwrap());
+        let (name, mut text) = case_text(&corpus(), pick);
+        let uri: lsp_types::Uri = format!("file:///work/{name}").parse().unwrap();
+        let ws = Workspace::default();
+        let mut cache = RuleCache::default();
+        // Edited as the server edits it (the tokens of a `.det` text are kept, edit by edit).
+        let mut doc = Document::new(uri.clone(), 1, text.clone());
+        analyze(&doc, &ws, backends, &mut cache);
+        for (n, e) in edits.iter().enumerate() {
+            let start = floor(&text, (e.at * text.len() as f64) as usize);
+            let end = floor(&text, start + e.delete).max(start);
+            let range = json!({"start": position(&text, start), "end": position(&text, end)});
+            text.replace_range(start..end, &e.insert);
+            let change = serde_json::from_value(json!({"range": range, "text": e.insert})).unwrap();
+            doc.apply(n as i32 + 2, vec![change]);
+            prop_assert_eq!(&doc.text, &text);
+            let kept = analyze(&doc, &ws, backends, &mut cache);
+            let fresh = Document::new(uri.clone(), n as i32 + 2, text.clone());
+            let full = analyze(&fresh, &ws, backends, &mut RuleCache::default());
+            prop_assert_eq!(&kept.diags, &full.diags, "{}", text);
+            prop_assert_eq!(&kept.rules, &full.rules);
+            prop_assert_eq!(&kept.exprs, &full.exprs);
+            prop_assert_eq!(&kept.failed, &full.failed);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 

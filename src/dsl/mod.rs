@@ -34,8 +34,16 @@ pub fn parse_ast(source: SourceId, text: &str) -> (ast::File, Vec<Diagnostic>) {
         .expected("several smaller .det files");
         return (ast::File::default(), vec![d]);
     }
-    let toks = lexer::lex(text);
-    let mut p = parser::Parser::new(source, &toks, text);
+    parse_tokens(source, text, &lexer::lex(text))
+}
+
+/// [`parse_ast`] on the tokens of `text` (`lexer::lex`, or `lexer::relex` after an edit).
+pub fn parse_tokens(
+    source: SourceId,
+    text: &str,
+    toks: &[lexer::Token],
+) -> (ast::File, Vec<Diagnostic>) {
+    let mut p = parser::Parser::new(source, toks, text);
     let file = p.file();
     (file, p.diags)
 }
@@ -43,7 +51,26 @@ pub fn parse_ast(source: SourceId, text: &str) -> (ast::File, Vec<Diagnostic>) {
 /// Parse and lower every rule of a `.det` file. Never panics; syntax errors are diagnostics.
 /// Rules that have errors are reported and left out of the result.
 pub fn parse(source: SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
-    let (file, mut diags) = parse_ast(source, text);
+    lower(source, parse_ast(source, text))
+}
+
+/// [`parse`] with the tokens of `text` given (see [`parse_tokens`]); a text over
+/// [`MAX_FILE_SIZE`] is refused as by [`parse`].
+pub fn parse_lexed(
+    source: SourceId,
+    text: &str,
+    toks: &[lexer::Token],
+) -> (Vec<Rule>, Vec<Diagnostic>) {
+    if text.len() > MAX_FILE_SIZE {
+        return parse(source, text);
+    }
+    lower(source, parse_tokens(source, text, toks))
+}
+
+fn lower(
+    source: SourceId,
+    (file, mut diags): (ast::File, Vec<Diagnostic>),
+) -> (Vec<Rule>, Vec<Diagnostic>) {
     let (rules, more) = lower::lower_file(source, &file);
     diags.extend(more);
     (rules, diags)

@@ -1,15 +1,17 @@
 //! One document checked the way `detc check` and `detc test` check a file: the same reader
-//! (`pack::load::parse_one`), the same checks (`pack::build::check_loaded`, with the rules of
-//! other workspace files that share a name or id or that a correlation refers to), the same
-//! target compilation (`pack::build::check_compile`, whose skips are warnings) and the examples
-//! (`eval::run_examples`). Only diagnostics inside the document are kept.
+//! (`pack::load::parse_one`), the same checks (`pack::build::check_loaded` in its two halves:
+//! `check_one` per rule, `check_with` for the pack, with the rules of other workspace files
+//! that share a name or id or that a correlation refers to), the same target compilation
+//! (`pack::build::check_compile`, whose skips are warnings) and the examples
+//! (`eval::run_examples`). Only diagnostics inside the document are kept. What depends on one
+//! rule alone is kept in a [`RuleCache`] between keystrokes.
 
-use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceId, Span};
 use crate::ir::norm::{Expr, NormOptions};
 use crate::ir::Rule;
-use crate::pack::build::{check_loaded, Checked};
+use crate::pack::build::{check_one, check_with, Checked, RuleChecks};
 use crate::target::{Backend, Ctx as TargetCtx, Outcome};
 
 use super::documents::Document;
@@ -31,14 +33,82 @@ pub struct Analysis {
     pub diags: Vec<Diagnostic>,
     /// Rules of other files that the checks used, for compiling correlations.
     pub related: Vec<Rule>,
+    /// Where the time went (benches/lsp.rs prints it).
+    pub timings: Timings,
 }
 
-/// Per document: the example and target diagnostics of each detection rule, by the rule's
-/// text, with spans relative to the rule's start. While typing, only the rule being edited
-/// changes, so only it is run and compiled again (the other rules' results are the same
-/// whatever their position): compiling every rule for every target on each keystroke took
-/// 300 ms for a 2,000-line file (benches/lsp.rs).
-pub type RuleCache = HashMap<String, Vec<Diagnostic>>;
+/// The phases of one analysis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Reading the text into rules.
+    pub parse: Duration,
+    /// The checks and normalisation (with the related rules of other files).
+    pub check: Duration,
+    /// Examples and target compilation of the rules not in the cache.
+    pub rules: Duration,
+    /// The whole analysis.
+    pub total: Duration,
+}
+
+/// Per document: what was found about each rule, kept between analyses so that a keystroke
+/// checks, runs and compiles only the rule it changed (the others' results are the same
+/// whatever their position). Compiling every rule for every target on each keystroke took
+/// 300 ms for a 2,000-line file, checking every rule 13 ms (benches/lsp.rs).
+#[derive(Default)]
+pub struct RuleCache {
+    /// Keys are long (a rule's text and IR): Fx hashes them several times faster than SipHash.
+    entries: rustc_hash::FxHashMap<String, Entry>,
+    /// Analyses so far (entries not used for the longest time are dropped first).
+    generation: u64,
+}
+
+/// One rule's results, every span in the document relative to the rule's start.
+struct Entry {
+    /// Its own checks and normalised condition (`pack::build::check_one`).
+    checks: RuleChecks,
+    /// The examples' and the targets' diagnostics of a detection rule, once it has passed
+    /// every check (a rule failed by another rule, as a duplicate name, has none yet).
+    run: Option<Vec<Diagnostic>>,
+    used: u64,
+}
+
+impl RuleCache {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Drop the entries used least recently when there are many more than the document's
+    /// rules. Entries of rules that are gone are kept a while: an opening quote can hide the
+    /// rest of the file until it is closed a few keystrokes later, and then every rule after
+    /// it is back as it was (rebuilding them cost 70-120 ms in one keystroke).
+    fn trim(&mut self, rules: usize) {
+        let keep = 4 * rules + 256;
+        if self.entries.len() <= keep + keep / 2 {
+            return;
+        }
+        let mut used: Vec<u64> = self.entries.values().map(|e| e.used).collect();
+        used.sort_unstable_by(|a, b| b.cmp(a));
+        let oldest_kept = used[keep - 1];
+        self.entries.retain(|_, e| e.used >= oldest_kept);
+    }
+}
+
+/// What a rule's cached results are filed under: its text (the layout its spans point into)
+/// and its IR without spans (the same text can read differently: a rule with a syntax error
+/// is lowered as incomplete, a Sigma rule merges its file's `action: global` document). For a
+/// Sigma file the whole text is the key, as its documents depend on each other.
+fn rule_key(text: &str, rule: &Rule, sigma: bool) -> Option<String> {
+    use std::fmt::Write;
+    let own = text.get(rule.loc.span.range())?;
+    let mut key = String::from(if sigma { text } else { own });
+    key.push('\0');
+    write!(key, "{:?}", crate::dsl::without_spans(rule)).ok()?;
+    Some(key)
+}
 
 /// Check a document; `backends` empty skips target compilation.
 pub fn analyze(
@@ -47,43 +117,104 @@ pub fn analyze(
     backends: &[Box<dyn Backend>],
     cache: &mut RuleCache,
 ) -> Analysis {
-    let (rules, read_diags) = crate::pack::load::parse_one(&doc.path, DOC, &doc.text);
+    let t0 = Instant::now();
+    let (rules, read_diags) =
+        crate::pack::load::parse_one_lexed(&doc.path, DOC, &doc.text, doc.tokens());
+    let t1 = Instant::now();
     let n = rules.len();
+    let sigma = doc.kind() == Some(crate::pack::load::Kind::Sigma);
+    let keys: Vec<Option<String>> = rules
+        .iter()
+        .map(|r| rule_key(&doc.text, r, sigma))
+        .collect();
     let (before, after) = ws.related(&doc.path, &rules);
     let first = before.len();
     let mut all = before;
     all.extend(rules);
     all.extend(after);
-    let checked = check_loaded(all, Diagnostics(read_diags), NormOptions::default(), false);
+    cache.generation += 1;
+    let generation = cache.generation;
+    let norm = NormOptions::default();
+    let key_of = |i: usize| {
+        i.checked_sub(first)
+            .and_then(|j| keys.get(j))
+            .and_then(Option::as_ref)
+    };
+    // Each rule's own checks: from the cache for the document's unchanged rules, else run. The
+    // rules not in the cache run in parallel as `detc check` runs them, but only when there
+    // are several (opening a file): one edited rule is checked on this thread, so that a
+    // keystroke never waits for a pool thread the loaded machine has not scheduled yet.
+    let mut per_rule: Vec<Option<RuleChecks>> = all
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let e = key_of(i).and_then(|k| cache.entries.get(k))?;
+            Some(shift_checks(&e.checks, r.loc.span.start, true))
+        })
+        .collect();
+    let missing: Vec<usize> = (0..all.len()).filter(|&i| per_rule[i].is_none()).collect();
+    let run: Vec<RuleChecks> = if missing.len() > 1 {
+        use rayon::prelude::*;
+        missing
+            .par_iter()
+            .map(|&i| check_one(&all[i], norm))
+            .collect()
+    } else {
+        missing.iter().map(|&i| check_one(&all[i], norm)).collect()
+    };
+    for (i, c) in missing.into_iter().zip(run) {
+        per_rule[i] = Some(c);
+    }
+    let per_rule = per_rule.into_iter().flatten();
+    let mut checks = Vec::with_capacity(all.len());
+    for (i, c) in per_rule.enumerate() {
+        if let Some(k) = key_of(i) {
+            let base = all[i].loc.span.start;
+            let e = cache.entries.entry(k.clone()).or_insert_with(|| Entry {
+                checks: shift_checks(&c, base, false),
+                run: None,
+                used: generation,
+            });
+            e.used = generation;
+        }
+        checks.push(c);
+    }
+    let checked = check_with(all, Diagnostics(read_diags), checks);
+    let t2 = Instant::now();
     let mut diags = checked.diags.0.clone();
-    let mut fresh = RuleCache::new();
     for i in first..first + n {
         if checked.failed[i] {
             continue;
         }
         let rule = &checked.rules[i];
         let base = rule.loc.span.start;
-        // A correlation's outcome depends on the rules it refers to: never cached.
-        let key = rule
-            .detection()
-            .and_then(|_| doc.text.get(rule.loc.span.range()));
-        let relative = match key.and_then(|k| cache.get(k)) {
-            Some(ds) => ds.clone(),
-            None => {
-                let mut ds = Vec::new();
-                if let Some(expr) = &checked.exprs[i] {
-                    ds.extend(crate::eval::run_examples(rule, expr));
-                }
-                ds.extend(compile_one(&checked, i, backends));
-                ds.into_iter().map(|d| shift(d, base, false)).collect()
+        // A correlation's outcome depends on the rules it refers to: never kept.
+        let entry = key_of(i)
+            .filter(|_| rule.detection().is_some())
+            .and_then(|k| cache.entries.get_mut(k));
+        let run = |checked: &Checked| {
+            let mut ds = Vec::new();
+            if let Some(expr) = &checked.exprs[i] {
+                ds.extend(crate::eval::run_examples(&checked.rules[i], expr));
             }
+            ds.extend(compile_one(checked, i, backends));
+            ds
         };
-        diags.extend(relative.iter().cloned().map(|d| shift(d, base, true)));
-        if let Some(k) = key {
-            fresh.insert(k.to_string(), relative);
+        match entry {
+            Some(e) => {
+                let relative = e.run.get_or_insert_with(|| {
+                    run(&checked)
+                        .into_iter()
+                        .map(|d| shift(d, base, false))
+                        .collect()
+                });
+                diags.extend(relative.iter().cloned().map(|d| shift(d, base, true)));
+            }
+            None => diags.extend(run(&checked)),
         }
     }
-    *cache = fresh;
+    cache.trim(n);
+    let t3 = Instant::now();
     let mut diags: Vec<Diagnostic> = diags
         .into_iter()
         .filter(|d| d.loc.is_none_or(|l| l.source == DOC))
@@ -108,6 +239,12 @@ pub fn analyze(
         failed,
         diags,
         related,
+        timings: Timings {
+            parse: t1 - t0,
+            check: t2 - t1,
+            rules: t3 - t2,
+            total: t0.elapsed(),
+        },
     }
 }
 
@@ -149,29 +286,50 @@ fn compile_one(checked: &Checked, i: usize, backends: &[Box<dyn Backend>]) -> Ve
         .collect()
 }
 
-/// Move a diagnostic's spans in the document by `base`: forward (`add`) or back to offsets
-/// relative to a rule's start.
-fn shift(mut d: Diagnostic, base: u32, add: bool) -> Diagnostic {
-    let mv = |s: Span| {
+/// Move a span in the document by `base`: forward (`add`) or back to an offset relative to a
+/// rule's start. Wrapping, so that back and forth gives the span it was, whatever it was.
+fn mv(s: Span, base: u32, add: bool) -> Span {
+    let f = |x: u32| {
         if add {
-            Span {
-                start: s.start + base,
-                end: s.end + base,
-            }
+            x.wrapping_add(base)
         } else {
-            Span {
-                start: s.start.saturating_sub(base),
-                end: s.end.saturating_sub(base),
-            }
+            x.wrapping_sub(base)
         }
     };
+    Span {
+        start: f(s.start),
+        end: f(s.end),
+    }
+}
+
+/// A diagnostic with its spans in the document moved (see [`mv`]).
+fn shift(mut d: Diagnostic, base: u32, add: bool) -> Diagnostic {
     if let Some(l) = d.loc.as_mut().filter(|l| l.source == DOC) {
-        l.span = mv(l.span);
+        l.span = mv(l.span, base, add);
     }
     for l in d.secondary.iter_mut().filter(|l| l.loc.source == DOC) {
-        l.loc.span = mv(l.loc.span);
+        l.loc.span = mv(l.loc.span, base, add);
     }
     d
+}
+
+/// A rule's own checks with their spans moved (the condition's spans are the rule's, so in
+/// the document).
+fn shift_checks((ds, expr): &RuleChecks, base: u32, add: bool) -> RuleChecks {
+    fn walk(e: &mut Expr, base: u32, add: bool) {
+        match e {
+            Expr::And(xs) | Expr::Or(xs) => xs.iter_mut().for_each(|x| walk(x, base, add)),
+            Expr::Not(x) => walk(x, base, add),
+            Expr::Pred(p) => p.span = mv(p.span, base, add),
+            Expr::Const(_) => {}
+        }
+    }
+    let ds = ds.iter().cloned().map(|d| shift(d, base, add)).collect();
+    let expr = expr.clone().map(|mut e| {
+        walk(&mut e, base, add);
+        e
+    });
+    (ds, expr)
 }
 
 #[cfg(test)]
@@ -199,7 +357,7 @@ rule b {
     fn cached_rules_give_the_diagnostics_of_a_fresh_analysis() {
         let backends = crate::target::load_targets(None).unwrap();
         let ws = Workspace::default();
-        let mut cache = RuleCache::new();
+        let mut cache = RuleCache::default();
         let mut doc = Document::new("file:///r/x.det".parse().unwrap(), 1, TEXT.to_string());
         let first = analyze(&doc, &ws, &backends, &mut cache);
         assert!(first.diags.iter().any(|d| d.code == "example-failed"));
@@ -208,7 +366,7 @@ rule b {
         let edited = TEXT.replacen("  condition sel\n", "  level low\n  condition sel\n", 1);
         doc = Document::new(doc.uri.clone(), 2, edited);
         let cached = analyze(&doc, &ws, &backends, &mut cache);
-        let fresh = analyze(&doc, &ws, &backends, &mut RuleCache::new());
+        let fresh = analyze(&doc, &ws, &backends, &mut RuleCache::default());
         assert_eq!(cached.diags, fresh.diags);
         let failed = fresh
             .diags

@@ -7,7 +7,7 @@
 use lsp_types::{CompletionItem, CompletionItemKind, Documentation, MarkupContent, MarkupKind};
 
 use super::Ctx;
-use crate::dsl::lexer::{lex, Tok};
+use crate::dsl::lexer::{lex, Tok, Token};
 use crate::ir::check::{LEVELS, STATUSES};
 use crate::ir::{CorrelationKind, LogSource};
 use crate::pack::load::Kind;
@@ -41,7 +41,10 @@ enum Place {
 pub fn complete(cx: &Ctx, offset: usize) -> Vec<CompletionItem> {
     let place = match cx.doc.kind() {
         Some(Kind::Sigma) => sigma_place(cx, offset),
-        _ => det_place(&cx.doc.text, offset),
+        _ => match cx.doc.tokens() {
+            Some(toks) => det_place(toks, offset),
+            None => det_place(&lex(&cx.doc.text), offset),
+        },
     };
     let ls = cx
         .an
@@ -221,13 +224,12 @@ enum Open {
 }
 
 /// Where `offset` is in `.det` text, from the tokens before it.
-fn det_place(text: &str, offset: usize) -> Place {
-    let toks = lex(text);
+fn det_place(toks: &[Token], offset: usize) -> Place {
     let mut stack: Vec<Open> = Vec::new();
     // Significant tokens of the current line (since the last newline or brace).
     let mut line: Vec<&Tok> = Vec::new();
     let mut prev: Vec<&Tok> = Vec::new();
-    for t in &toks {
+    for t in toks {
         // The word being typed is not context; a token that ends at the cursor is (`name =|`).
         if t.span.end as usize > offset || (t.span.end as usize == offset && is_word(&t.kind)) {
             break;
@@ -383,7 +385,7 @@ mod tests {
     fn at(text: &str) -> Place {
         let off = text.find('|').expect("cursor");
         let t = text.replacen('|', "", 1);
-        det_place(&t, off)
+        det_place(&lex(&t), off)
     }
 
     #[test]

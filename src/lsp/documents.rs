@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 
+use crate::dsl::lexer::{self, Token};
+use crate::dsl::MAX_FILE_SIZE;
 use crate::pack::load::{kind_of, Kind};
 
 /// One open document.
@@ -19,19 +21,30 @@ pub struct Document {
     pub text: String,
     /// Byte offset where each line starts (the first is 0).
     lines: Vec<usize>,
+    /// The tokens of a `.det` text, kept up to date edit by edit (`dsl::lexer::relex`): lexing
+    /// was most of the time of reading a 2,000-line file again on each keystroke.
+    tokens: Option<Vec<Token>>,
 }
 
 impl Document {
     pub fn new(uri: Uri, version: i32, text: String) -> Document {
         let path = uri_to_path(&uri);
         let lines = line_starts(&text);
+        let tokens = (kind_of(&path) == Some(Kind::Dsl) && text.len() <= MAX_FILE_SIZE)
+            .then(|| lexer::lex(&text));
         Document {
             uri,
             path,
             version,
             text,
             lines,
+            tokens,
         }
+    }
+
+    /// The tokens of a `.det` text (`None` for Sigma, other files and oversized texts).
+    pub fn tokens(&self) -> Option<&[Token]> {
+        self.tokens.as_deref()
     }
 
     /// `.det` or Sigma, by the extension; `None` for a file detc does not read.
@@ -43,15 +56,26 @@ impl Document {
     /// Ranges outside the text are clamped, so a confused client cannot make the server panic.
     pub fn apply(&mut self, version: i32, changes: Vec<TextDocumentContentChangeEvent>) {
         for c in changes {
-            match c.range {
-                None => self.text = c.text,
+            let edit = match c.range {
+                None => {
+                    self.text = c.text;
+                    None
+                }
                 Some(r) => {
                     let start = self.offset(r.start);
                     let end = self.offset(r.end).max(start);
                     self.text.replace_range(start..end, &c.text);
+                    Some((start, end, c.text.len()))
                 }
-            }
+            };
             self.lines = line_starts(&self.text);
+            self.tokens = match (self.tokens.take(), edit) {
+                _ if self.text.len() > MAX_FILE_SIZE => None,
+                (Some(old), Some((start, end, len))) => {
+                    Some(lexer::relex(old, &self.text, start, end, len))
+                }
+                _ => (kind_of(&self.path) == Some(Kind::Dsl)).then(|| lexer::lex(&self.text)),
+            };
         }
         self.version = version;
     }
@@ -208,6 +232,11 @@ mod tests {
             ],
         );
         assert_eq!(d.text, "rule bcd {\n  title \"t\"\n}\n");
+        assert_eq!(
+            d.tokens().unwrap(),
+            lexer::lex(&d.text),
+            "tokens kept edit by edit"
+        );
         assert_eq!(d.line(1), "  title \"t\"");
         assert_eq!(d.version, 2);
     }

@@ -8,7 +8,6 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::ir::LogSource;
-use crate::target::spec::{LogSourceSpec, Unmapped};
 use crate::target::spec_backend::SpecBackend;
 
 const TAXONOMY: &str = include_str!("data/taxonomy.yaml");
@@ -39,14 +38,6 @@ struct Attack {
     techniques: BTreeMap<String, (String, Vec<String>)>,
 }
 
-/// A built-in target as far as editing needs it: its log source entries and field mapping.
-pub struct TargetInfo {
-    pub name: String,
-    pub entries: Vec<LogSourceSpec>,
-    pub fields: IndexMap<String, String>,
-    pub unmapped: Unmapped,
-}
-
 /// Where a target reads a field from, for one log source entry.
 pub struct Column {
     pub target: String,
@@ -60,7 +51,9 @@ pub struct Knowledge {
     taxonomy: Taxonomy,
     attack: Attack,
     pub modifiers: IndexMap<String, String>,
-    pub targets: Vec<TargetInfo>,
+    /// The built-in targets: their log source matching and field columns are asked of the
+    /// target code itself, so hover says what compiling does.
+    pub targets: Vec<SpecBackend>,
 }
 
 impl Knowledge {
@@ -80,12 +73,6 @@ impl Knowledge {
         let targets = crate::target::builtin_target_names()
             .into_iter()
             .filter_map(|n| crate::target::load_spec_target(&n, None).ok())
-            .map(|b: SpecBackend| TargetInfo {
-                name: b.spec.name.clone(),
-                entries: b.spec.logsources.clone(),
-                fields: b.spec.fields.clone(),
-                unmapped: b.spec.unmapped_fields,
-            })
             .collect();
         Knowledge {
             taxonomy,
@@ -99,7 +86,7 @@ impl Knowledge {
     pub fn logsources(&self) -> Vec<TaxonomySource> {
         let mut out: Vec<TaxonomySource> = self.taxonomy.logsources.clone();
         for t in &self.targets {
-            for e in &t.entries {
+            for e in &t.spec.logsources {
                 let ls = TaxonomySource {
                     product: e.when.get("product").cloned(),
                     category: e.when.get("category").cloned(),
@@ -152,7 +139,7 @@ impl Knowledge {
             }
         }
         for t in &self.targets {
-            for e in entries_for(t, ls) {
+            for (_, e) in t.logsources(ls) {
                 let also = e.also.iter().flat_map(|a| a.fields.keys());
                 for f in e.fields.keys().chain(also) {
                     out.entry(f.clone()).or_insert_with(String::new);
@@ -178,26 +165,15 @@ impl Knowledge {
     pub fn columns(&self, ls: &LogSource, field: &str) -> Vec<Column> {
         let mut out = Vec::new();
         for t in &self.targets {
-            for e in entries_for(t, ls) {
-                let mut columns: Vec<String> = Vec::new();
-                let own = e.fields.get(field).or_else(|| t.fields.get(field)).cloned();
-                let keep = e.unmapped_fields.unwrap_or(t.unmapped) == Unmapped::Keep;
-                let own = own.or_else(|| keep.then(|| field.to_string()));
-                columns.extend(own.clone());
-                for a in &e.also {
-                    if let Some(c) = a.fields.get(field).cloned().or(own.clone()) {
-                        if !columns.contains(&c) {
-                            columns.push(c);
-                        }
-                    }
-                }
+            for (_, e) in t.logsources(ls) {
+                let columns = t.field_columns(e, field);
                 let source = e
                     .table
                     .clone()
                     .or_else(|| e.constraint.clone())
                     .unwrap_or_default();
                 out.push(Column {
-                    target: t.name.clone(),
+                    target: t.spec.name.clone(),
                     source,
                     column: (!columns.is_empty()).then(|| columns.join(" / ")),
                 });
@@ -237,25 +213,6 @@ impl Knowledge {
     }
 }
 
-/// A target's entries for a rule's log source, in the order they are tried (same matching as
-/// the target: the keys the rule sets, equal case-insensitively).
-fn entries_for<'a>(t: &'a TargetInfo, ls: &LogSource) -> impl Iterator<Item = &'a LogSourceSpec> {
-    let keys: BTreeMap<&str, String> = [
-        ("product", &ls.product),
-        ("category", &ls.category),
-        ("service", &ls.service),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v.to_ascii_lowercase())))
-    .collect();
-    t.entries.iter().filter(move |e| {
-        e.when.len() == keys.len()
-            && e.when
-                .iter()
-                .all(|(k, v)| keys.get(k.as_str()) == Some(&v.to_ascii_lowercase()))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +247,13 @@ mod tests {
             "{:?}",
             defender.column
         );
+        // A field no mapping names: a target that keeps unmapped fields reads the field's own
+        // name, a data model entry that skips them has no column (its compile skips the rule).
+        let cols = k.columns(&ls, "NoSuchField");
+        let splunk = cols.iter().find(|c| c.target == "splunk").unwrap();
+        assert_eq!(splunk.column.as_deref(), Some("NoSuchField"));
+        let cim = cols.iter().find(|c| c.target == "splunk-cim").unwrap();
+        assert_eq!(cim.column, None, "{}", cim.source);
         let (name, tactics) = k.technique("t1059.001").unwrap();
         assert_eq!(name, "Command and Scripting Interpreter: PowerShell");
         assert_eq!(tactics, vec!["execution".to_string()]);

@@ -79,10 +79,45 @@ pub fn load_and_check(opts: &Options, sources: &mut Sources) -> Checked {
 /// on an editor's unsaved text, so editors see exactly what `detc check` reports.
 pub fn check_loaded(
     rules: Vec<Rule>,
-    mut diags: Diagnostics,
+    diags: Diagnostics,
     norm: NormOptions,
     progress: bool,
 ) -> Checked {
+    let pb = bar(progress, rules.len(), "checking");
+    // Checks and normalisation are independent per rule: run them in parallel, keep rule order.
+    let per_rule: Vec<RuleChecks> = {
+        use rayon::prelude::*;
+        rules
+            .par_iter()
+            .map(|r| {
+                pb.inc(1);
+                check_one(r, norm)
+            })
+            .collect()
+    };
+    pb.finish_and_clear();
+    check_with(rules, diags, per_rule)
+}
+
+/// What the checks say about one rule on its own: its diagnostics and, when it has no error,
+/// its normalised condition (`None` for a correlation). It depends on nothing but the rule,
+/// so `detc lsp` keeps it for the rules a keystroke did not change.
+pub type RuleChecks = (Vec<Diagnostic>, Option<Expr>);
+
+/// The checks and normalisation of one rule (see [`RuleChecks`]).
+pub fn check_one(r: &Rule, norm: NormOptions) -> RuleChecks {
+    let ds = check_rule(r, norm);
+    let ok = !ds.iter().any(Diagnostic::is_error);
+    let expr = match (&r.body, ok) {
+        (RuleBody::Detection(_), true) => normalize(r, norm).ok(),
+        _ => None,
+    };
+    (ds, expr)
+}
+
+/// [`check_loaded`] with each rule's own checks given ([`check_one`] of `rules[i]` in
+/// `per_rule[i]`): the reader's errors and the pack checks added, failed rules marked.
+pub fn check_with(rules: Vec<Rule>, mut diags: Diagnostics, per_rule: Vec<RuleChecks>) -> Checked {
     let mut failed = vec![false; rules.len()];
     // A reader may return a rule it could read only in part (a `.det` rule with a syntax
     // error), so that its other problems are reported too: an error inside a rule fails it.
@@ -90,24 +125,6 @@ pub fn check_loaded(
         mark_failed(&rules, d, &mut failed);
     }
     let mut exprs = Vec::with_capacity(rules.len());
-    let pb = bar(progress, rules.len(), "checking");
-    // Checks and normalisation are independent per rule: run them in parallel, keep rule order.
-    let per_rule: Vec<(Vec<Diagnostic>, Option<Expr>)> = {
-        use rayon::prelude::*;
-        rules
-            .par_iter()
-            .map(|r| {
-                pb.inc(1);
-                let ds = check_rule(r, norm);
-                let ok = !ds.iter().any(Diagnostic::is_error);
-                let expr = match (&r.body, ok) {
-                    (RuleBody::Detection(_), true) => normalize(r, norm).ok(),
-                    _ => None,
-                };
-                (ds, expr)
-            })
-            .collect()
-    };
     for (i, (ds, expr)) in per_rule.into_iter().enumerate() {
         if ds.iter().any(Diagnostic::is_error) {
             failed[i] = true;
@@ -115,7 +132,6 @@ pub fn check_loaded(
         diags.extend(ds);
         exprs.push(expr);
     }
-    pb.finish_and_clear();
     for d in check_pack(&rules) {
         mark_failed(&rules, &d, &mut failed);
         diags.push(d);

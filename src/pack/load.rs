@@ -155,6 +155,17 @@ fn add_source(
 /// only empty YAML documents) is one `empty-file` error, whatever made it empty: a rule folder
 /// with such a file most likely lost its content.
 pub fn parse_one(f: &Path, id: crate::diag::SourceId, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
+    parse_one_lexed(f, id, text, None)
+}
+
+/// [`parse_one`] with the tokens of a `.det` text given (`detc lsp` keeps them up to date
+/// while typing, see `dsl::lexer::relex`).
+pub fn parse_one_lexed(
+    f: &Path,
+    id: crate::diag::SourceId,
+    text: &str,
+    toks: Option<&[crate::dsl::lexer::Token]>,
+) -> (Vec<Rule>, Vec<Diagnostic>) {
     let empty = || {
         Diagnostic::error("empty-file", "file holds no rules")
             .at(Loc::new(id, Span::at(0)))
@@ -172,7 +183,10 @@ pub fn parse_one(f: &Path, id: crate::diag::SourceId, text: &str) -> (Vec<Rule>,
             let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("rule");
             crate::sigma::read_named(id, text, stem)
         }
-        _ => crate::dsl::parse(id, text),
+        _ => match toks {
+            Some(toks) => crate::dsl::parse_lexed(id, text, toks),
+            None => crate::dsl::parse(id, text),
+        },
     };
     // No rule and nothing said (a Sigma filter file gets a warning, so it is not caught here).
     if rules.is_empty() && diags.is_empty() {

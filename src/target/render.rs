@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use super::spec::{Dialect, Kind, LogSourceSpec, RegexEngine, Spec, StringSyntax, Unmapped};
+use super::spec::{Dialect, FieldColumn, Kind, LogSourceSpec, RegexEngine, Spec, StringSyntax};
 use crate::diag::Span;
 use crate::ir::norm::{Expr, Position, Pred, Test};
 use crate::ir::{CmpOp, Piece, SigmaString};
@@ -460,10 +460,8 @@ impl<'a> Renderer<'a> {
 
     /// Whether a Sigma field is mapped to an expression rather than a column name.
     fn is_expression(&self, name: &str) -> bool {
-        self.logsource
-            .fields
-            .get(name)
-            .or_else(|| self.spec.fields.get(name))
+        self.spec
+            .mapping(self.logsource, name)
             .is_some_and(|m| !self.field_re.is_match(m))
     }
 
@@ -474,12 +472,7 @@ impl<'a> Renderer<'a> {
         if self.is_expression(name) {
             return true;
         }
-        let column = self
-            .logsource
-            .fields
-            .get(name)
-            .or_else(|| self.spec.fields.get(name))
-            .map_or(name, String::as_str);
+        let column = self.spec.mapping(self.logsource, name).unwrap_or(name);
         self.logsource.extend.contains_key(column)
             || self
                 .schema
@@ -489,37 +482,26 @@ impl<'a> Renderer<'a> {
 
     /// The column or expression a Sigma field becomes, written as the dialect needs.
     pub fn field(&self, name: &str, span: Span) -> Result<String, Unsupported> {
-        let mapped = self
-            .logsource
-            .fields
-            .get(name)
-            .or_else(|| self.spec.fields.get(name));
-        let column = match mapped {
-            Some(m) => m.clone(),
-            None => match self
-                .logsource
-                .unmapped_fields
-                .unwrap_or(self.spec.unmapped_fields)
-            {
-                Unmapped::Keep => name.to_string(),
-                Unmapped::Skip => {
-                    return Err(Unsupported::at(
-                        span,
-                        format!(
-                            "the field `{name}` (no mapping for this log source{})",
-                            self.logsource
-                                .table
-                                .as_deref()
-                                .map(|t| format!(", table `{t}`"))
-                                .unwrap_or_default()
-                        ),
-                    ))
-                }
-            },
+        let (column, mapped) = match self.spec.field_column(self.logsource, name) {
+            FieldColumn::Mapped(m) => (m.to_string(), true),
+            FieldColumn::Kept => (name.to_string(), false),
+            FieldColumn::Unmapped => {
+                return Err(Unsupported::at(
+                    span,
+                    format!(
+                        "the field `{name}` (no mapping for this log source{})",
+                        self.logsource
+                            .table
+                            .as_deref()
+                            .map(|t| format!(", table `{t}`"))
+                            .unwrap_or_default()
+                    ),
+                ))
+            }
         };
         let is_ident = self.field_re.is_match(&column);
         // Columns (mapped or kept) must exist in the table; mapped expressions are trusted.
-        if let (Some(schema), true) = (self.schema, is_ident || mapped.is_none()) {
+        if let (Some(schema), true) = (self.schema, is_ident || !mapped) {
             if !schema.contains_key(&column) && !self.logsource.extend.contains_key(&column) {
                 return Err(Unsupported::at(
                     span,
@@ -531,7 +513,7 @@ impl<'a> Renderer<'a> {
             }
         }
         self.read.borrow_mut().push(column.clone());
-        if is_ident || (mapped.is_some() && !self.dialect.field.quote_mapped) {
+        if is_ident || (mapped && !self.dialect.field.quote_mapped) {
             // Mapped columns and expressions are target text, written verbatim.
             return Ok(column);
         }

@@ -75,6 +75,39 @@ pub struct Spec {
     pub max_query_length: Option<usize>,
 }
 
+/// How a target reads a Sigma field for one log source entry (the one place that decides it:
+/// the renderer, the correlation fields and the editor's hover all ask here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldColumn<'a> {
+    /// The entry's mapping, else the target's: a column or an expression.
+    Mapped(&'a str),
+    /// No mapping and unmapped fields are kept: the field's own name.
+    Kept,
+    /// No mapping and the entry skips unmapped fields: the target cannot read it.
+    Unmapped,
+}
+
+impl Spec {
+    /// The mapping of field `name` for entry `ls`: the entry's own, else the target's.
+    pub fn mapping<'a>(&'a self, ls: &'a LogSourceSpec, name: &str) -> Option<&'a str> {
+        ls.fields
+            .get(name)
+            .or_else(|| self.fields.get(name))
+            .map(String::as_str)
+    }
+
+    /// Where entry `ls` reads field `name` from (see [`FieldColumn`]).
+    pub fn field_column<'a>(&'a self, ls: &'a LogSourceSpec, name: &str) -> FieldColumn<'a> {
+        match self.mapping(ls, name) {
+            Some(m) => FieldColumn::Mapped(m),
+            None => match ls.unmapped_fields.unwrap_or(self.unmapped_fields) {
+                Unmapped::Keep => FieldColumn::Kept,
+                Unmapped::Skip => FieldColumn::Unmapped,
+            },
+        }
+    }
+}
+
 fn default_unmapped() -> Unmapped {
     Unmapped::Keep
 }

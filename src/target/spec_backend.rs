@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::correlation;
 use super::render::{fill, Renderer, Table, Unsupported};
-use super::spec::{AlternativesSpec, LogSourceSpec, Spec};
+use super::spec::{AlternativesSpec, FieldColumn, LogSourceSpec, Spec};
 use super::{Backend, Compiled, Ctx, OutFile, Outcome};
 use crate::diag::Diagnostic;
 use crate::ir::norm::Expr;
@@ -441,12 +441,25 @@ impl SpecBackend {
     fn source_columns(&self, ls: &LogSourceSpec, name: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for v in source_variants(ls) {
-            let c = v
-                .fields
-                .get(name)
-                .or_else(|| self.spec.fields.get(name))
-                .cloned()
-                .unwrap_or_else(|| name.to_string());
+            let c = self.spec.mapping(&v, name).unwrap_or(name).to_string();
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Where log source entry `ls` reads field `name`: the column or expression of each of its
+    /// sources (its own first, then its `also` sources), without repeats; empty when the
+    /// target cannot read the field there (unmapped and skipped). For the editor's hover.
+    pub fn field_columns(&self, ls: &LogSourceSpec, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for v in source_variants(ls) {
+            let c = match self.spec.field_column(&v, name) {
+                FieldColumn::Mapped(m) => m.to_string(),
+                FieldColumn::Kept => name.to_string(),
+                FieldColumn::Unmapped => continue,
+            };
             if !out.contains(&c) {
                 out.push(c);
             }
