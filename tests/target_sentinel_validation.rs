@@ -425,7 +425,7 @@ fn sigmahq_corpus_deploys_to_sentinel() {
         .collect();
     assert_eq!(ids.len(), files.len());
     // The queries longer than Sentinel accepts are split into parts that fit (16 rules of the
-    // corpus of 2026-12, in 92 files); one whose long list sits under `not` cannot be split and
+    // corpus of 2026-12, in 90 files); one whose long list sits under `not` cannot be split and
     // is skipped, never emitted.
     let parts = files
         .iter()

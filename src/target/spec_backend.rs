@@ -673,8 +673,8 @@ impl SpecBackend {
         let max = self.spec.max_query_length?;
         let entry = self.entry(ls);
         let render = |e: &Expr| self.render_with(rule, e, entry).ok();
-        let fits = |e: &Expr| render(e).is_some_and(|q| q.encode_utf16().count() <= max);
-        let parts = super::split::split(expr, &fits)?;
+        let measure = |e: &Expr| render(e).map(|q| q.encode_utf16().count());
+        let parts = super::split::split(expr, &measure, max)?;
         parts.iter().map(render).collect()
     }
 
@@ -693,7 +693,7 @@ impl SpecBackend {
             )
             .at(rule.loc)
             .label(format!("query too long for `{}`", self.spec.name))
-            .note("the rule is skipped for this target (use --strict to make this an error); split it into several rules or shorten its value lists")
+            .note("the rule is skipped for this target (use --strict to make this an error): only its disjunctions can be cut into parts that fit (a long list under `not` cannot); shorten its value lists")
         })
     }
 

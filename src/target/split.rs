@@ -10,15 +10,16 @@
 
 use crate::ir::norm::Expr;
 
-/// Cut `e` into parts whose `or` is `e`, each accepted by `fits` (which renders the whole
-/// query of a candidate condition and checks its length). `None` when some piece cannot be
-/// split further and still does not fit. Parts keep the order of the operands.
-pub fn split(e: &Expr, fits: &dyn Fn(&Expr) -> bool) -> Option<Vec<Expr>> {
-    if fits(e) {
+/// Cut `e` into parts whose `or` is `e`, each with a query of at most `max` characters.
+/// `measure` renders the whole query of a candidate condition and gives its length (`None`
+/// when it cannot be rendered). `None` when some piece cannot be split further and still does
+/// not fit. Parts keep the order of the operands.
+pub fn split(e: &Expr, measure: &dyn Fn(&Expr) -> Option<usize>, max: usize) -> Option<Vec<Expr>> {
+    if measure(e)? <= max {
         return Some(vec![e.clone()]);
     }
     match e {
-        Expr::Or(cs) => pack(cs, fits),
+        Expr::Or(cs) => pack(cs, measure, max),
         Expr::And(cs) => {
             // The operand to cut: the one with the most tests (the long value list).
             let (k, _) = cs
@@ -31,7 +32,7 @@ pub fn split(e: &Expr, fits: &dyn Fn(&Expr) -> bool) -> Option<Vec<Expr>> {
                 v[k] = x;
                 Expr::And(v)
             };
-            let pieces = split(&cs[k], &|x: &Expr| fits(&with(x.clone())))?;
+            let pieces = split(&cs[k], &|x: &Expr| measure(&with(x.clone())), max)?;
             if pieces.len() < 2 {
                 return None;
             }
@@ -41,34 +42,44 @@ pub fn split(e: &Expr, fits: &dyn Fn(&Expr) -> bool) -> Option<Vec<Expr>> {
     }
 }
 
-/// Group the operands of an `or` greedily, in order: a group grows while its query fits; an
-/// operand that does not fit alone is split on its own. The cost is one render per operand
-/// (of a query at most the platform's limit long), so linear in the rule's size.
-fn pack(cs: &[Expr], fits: &dyn Fn(&Expr) -> bool) -> Option<Vec<Expr>> {
+/// Group the operands of an `or` in order, each group as large as fits. Rendering every
+/// candidate group would be quadratic in a long list (a 400,000-character rule), so each
+/// operand is measured once alone and a group's length estimated from those lengths
+/// (the query around `false` plus each operand's text and an ` or `); the estimate is then
+/// checked by rendering the group, and shrunk while it does not fit. An operand that does not
+/// fit alone is split on its own.
+fn pack(cs: &[Expr], measure: &dyn Fn(&Expr) -> Option<usize>, max: usize) -> Option<Vec<Expr>> {
     let or = |g: &[Expr]| match g {
         [one] => one.clone(),
         _ => Expr::Or(g.to_vec()),
     };
+    // The query with an empty condition (`false`), and each operand's own text.
+    let empty = measure(&Expr::Const(false))?.saturating_sub(5);
+    let own: Vec<usize> = cs
+        .iter()
+        .map(|c| Some(measure(c)?.saturating_sub(empty)))
+        .collect::<Option<_>>()?;
     let mut out = Vec::new();
-    let mut group: Vec<Expr> = Vec::new();
-    for c in cs {
-        group.push(c.clone());
-        if fits(&or(&group)) {
+    let mut i = 0;
+    while i < cs.len() {
+        if empty + own[i] > max {
+            out.extend(split(&cs[i], measure, max)?);
+            i += 1;
             continue;
         }
-        group.pop();
-        if !group.is_empty() {
-            out.push(or(&group));
-            group.clear();
+        // The longest run from i that the estimate allows (grouping parentheses included).
+        let mut len = empty + own[i];
+        let mut j = i + 1;
+        while j < cs.len() && len + own[j] + 4 + 2 * ((j - i) / 16 + 1) <= max {
+            len += own[j] + 4;
+            j += 1;
         }
-        if fits(c) {
-            group.push(c.clone());
-        } else {
-            out.extend(split(c, fits)?);
+        // Shrink by a tenth until the rendered group fits (one operand always does).
+        while j - i > 1 && measure(&or(&cs[i..j]))? > max {
+            j -= ((j - i) / 10).max(1);
         }
-    }
-    if !group.is_empty() {
-        out.push(or(&group));
+        out.push(or(&cs[i..j]));
+        i = j;
     }
     Some(out)
 }
@@ -100,15 +111,36 @@ mod tests {
         })
     }
 
-    /// A stand-in for rendering: the number of tests.
-    fn at_most(n: usize) -> impl Fn(&Expr) -> bool {
-        move |e| size(e) <= n
+    /// A stand-in for the renderer: `a=1`, `(x or y)`, `(x and y)`, `not(x)`, `false`.
+    fn text(e: &Expr) -> String {
+        let join = |cs: &[Expr], sep: &str| {
+            let v: Vec<String> = cs.iter().map(text).collect();
+            format!("({})", v.join(sep))
+        };
+        match e {
+            Expr::Pred(p) => match &p.test {
+                Test::Str { pattern, .. } => {
+                    format!("{}={}", p.field.as_deref().unwrap(), pattern.to_sigma())
+                }
+                _ => unreachable!(),
+            },
+            Expr::Or(cs) => join(cs, " or "),
+            Expr::And(cs) => join(cs, " and "),
+            Expr::Not(x) => format!("not({})", text(x)),
+            Expr::Const(b) => b.to_string(),
+        }
+    }
+
+    fn split_at_most(e: &Expr, max: usize) -> Option<Vec<Expr>> {
+        let parts = split(e, &|x: &Expr| Some(text(x).len()), max)?;
+        assert!(parts.iter().all(|p| text(p).len() <= max));
+        Some(parts)
     }
 
     #[test]
     fn an_or_is_cut_into_groups_in_order() {
         let cs: Vec<Expr> = (0..7).map(|i| p("a", &i.to_string())).collect();
-        let parts = split(&Expr::Or(cs.clone()), &at_most(3)).unwrap();
+        let parts = split_at_most(&Expr::Or(cs.clone()), 20).unwrap();
         assert_eq!(
             parts,
             vec![
@@ -124,7 +156,7 @@ mod tests {
         let values: Vec<Expr> = (0..4).map(|i| p("a", &i.to_string())).collect();
         let filter = Expr::Not(Box::new(p("b", "x")));
         let e = Expr::And(vec![Expr::Or(values.clone()), filter.clone()]);
-        let parts = split(&e, &at_most(3)).unwrap();
+        let parts = split_at_most(&e, 30).unwrap();
         assert_eq!(
             parts,
             vec![
@@ -138,12 +170,13 @@ mod tests {
     fn a_negation_or_a_test_too_long_alone_is_not_split() {
         let values: Vec<Expr> = (0..4).map(|i| p("a", &i.to_string())).collect();
         let not = Expr::Not(Box::new(Expr::Or(values.clone())));
-        assert_eq!(split(&not, &at_most(3)), None);
+        assert_eq!(split_at_most(&not, 20), None);
         // Every operand of the `and` is needed in every part: 3 tests never fit in 2.
         let e = Expr::And(vec![p("a", "1"), p("b", "2"), p("c", "3")]);
-        assert_eq!(split(&e, &at_most(2)), None);
+        assert_eq!(split_at_most(&e, 10), None);
         // A query that fits is one part.
-        assert_eq!(split(&not, &at_most(4)), Some(vec![not.clone()]));
+        let whole = text(&not).len();
+        assert_eq!(split_at_most(&not, whole), Some(vec![not.clone()]));
     }
 
     #[test]
@@ -153,7 +186,7 @@ mod tests {
             p("a", "1"),
             Expr::And(vec![p("b", "1"), Expr::Or(xs.clone())]),
         ]);
-        let parts = split(&e, &at_most(3)).unwrap();
+        let parts = split_at_most(&e, 25).unwrap();
         assert_eq!(
             parts,
             vec![
