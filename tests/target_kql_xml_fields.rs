@@ -183,3 +183,64 @@ fn other_tests_on_xml_fields_are_skipped() {
         }
     }
 }
+
+/// The Sysmon for Linux fallback (Syslog, both KQL targets) reads each field as `detc match`
+/// reads the event: its mapping `replace_string(... extract(@'<Data Name="F">([^<]*)</Data>', 1,
+/// SyslogMessage) ...)` is evaluated here as Kusto documents the two functions (`extract`: the
+/// first match's group, "" when none; `replace_string`: every occurrence, left to right) over
+/// the messages of tests/fixtures/native/sysmon_linux.log (and one with XML entities), and
+/// must equal the event's value (absent reads as "").
+#[test]
+fn sysmon_for_linux_syslog_fields_read_what_detc_match_reads() {
+    let fixture = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/native/sysmon_linux.log"),
+    )
+    .unwrap();
+    let mut messages: Vec<String> = fixture
+        .lines()
+        .filter_map(|l| l.split_once(" sysmon: ").map(|(_, m)| m.to_string()))
+        .collect();
+    messages.push(r#"<Event><System><Provider Name="Linux-Sysmon"/><EventID>1</EventID></System><EventData><Data Name="CommandLine">sh -c "a &amp;&amp; b &lt;x&gt; 'q' &quot;r&quot; &amp;lt;"</Data><Data Name="User">root</Data><Data Name="CurrentDirectory"/></EventData></Event>"#.into());
+    let extract =
+        regex::Regex::new(r#"^(.*)extract\(@'([^']*)', 1, SyslogMessage\)(.*)$"#).unwrap();
+    let replace = regex::Regex::new(r#"^, "([^"]*)", "((?:[^"\\]|\\.)*)"\)"#).unwrap();
+    let mut checked = 0;
+    for target in ["kql-sentinel", "kql-defender"] {
+        let t = util::target(target);
+        for cat in ["network_connection", "process_creation"] {
+            let entry = t
+                .spec
+                .logsources
+                .iter()
+                .find(|l| {
+                    l.table.as_deref() == Some("Syslog")
+                        && l.when.get("category").map(String::as_str) == Some(cat)
+                })
+                .unwrap_or_else(|| panic!("{target} {cat}: no Syslog entry"));
+            for (field, mapping) in &entry.fields {
+                let c = extract.captures(mapping).expect(mapping);
+                let re = regex::Regex::new(&c[2]).unwrap();
+                let mut rest = &c[3];
+                let mut pairs = Vec::new();
+                while let Some(r) = replace.captures(rest) {
+                    pairs.push((r[1].to_string(), r[2].replace("\\\"", "\"")));
+                    rest = &rest[r[0].len()..];
+                }
+                assert_eq!(rest, "", "{mapping}");
+                assert_eq!(c[1].matches("replace_string(").count(), pairs.len());
+                for m in &messages {
+                    let mut v = re.captures(m).map(|c| c[1].to_string()).unwrap_or_default();
+                    for (from, to) in &pairs {
+                        v = v.replace(from.as_str(), to);
+                    }
+                    let ev = detc::eval::event_xml::xml_event(m).unwrap();
+                    let want = ev.get_text(field).unwrap_or_default();
+                    assert_eq!(v, want, "{target} {field} in {m}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
