@@ -44,7 +44,13 @@ fn run(rules: &[Rule]) -> Results {
         let (mut ok, mut skipped) = (Vec::new(), Vec::new());
         for (i, rule) in rules.iter().enumerate() {
             match b.compile(i, &cx) {
-                Outcome::Compiled(c) => ok.push((rule.name.clone(), c.query.unwrap())),
+                // A rule split into parts (too long for Sentinel): each part's query.
+                Outcome::Compiled(c) => ok.extend(
+                    c.query
+                        .into_iter()
+                        .chain(c.parts)
+                        .map(|q| (rule.name.clone(), q)),
+                ),
                 Outcome::Skipped(d) => {
                     assert!(
                         matches!(d.code, "unsupported" | "not-normalized" | "query-too-long"),

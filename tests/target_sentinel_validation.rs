@@ -418,8 +418,20 @@ fn sigmahq_corpus_deploys_to_sentinel() {
         bad.len(),
         bad.join("\n")
     );
-    // The queries longer than Sentinel accepts are skipped, never emitted (17 in the corpus of
-    // 2026-12).
+    // Every analytic rule has its own id, the parts of a split rule included.
+    let ids: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|(_, text)| text.lines().find_map(|l| l.strip_prefix("id: ")))
+        .collect();
+    assert_eq!(ids.len(), files.len());
+    // The queries longer than Sentinel accepts are split into parts that fit (16 rules of the
+    // corpus of 2026-12, in 90 files); one whose long list sits under `not` cannot be split and
+    // is skipped, never emitted.
+    let parts = files
+        .iter()
+        .filter(|(_, text)| text.contains("(part "))
+        .count();
+    assert!(parts >= 32, "{parts} part files");
     assert!(
         skips.get("query-too-long").is_some_and(|n| *n > 0),
         "{skips:?}"
@@ -487,11 +499,8 @@ fn undeployable_rules_are_skipped_with_a_reason() {
         }
         o => panic!("{o:?}"),
     }
-    let values: Vec<String> = (0..400).map(|i| format!("\"value number {i}\"")).collect();
-    let long = format!(
-        "rule long {{\n  title \"Long\"\n  level low\n  logsource product=windows service=security\n  sel = CommandLine contains {}\n  condition sel\n}}\n",
-        values.join(", ")
-    );
+    // A long value list under `not` cannot be cut into parts whose union is the rule.
+    let long = long_rule("not sel");
     match outcome(&long) {
         Outcome::Skipped(d) => {
             assert_eq!(d.code, "query-too-long");
@@ -506,4 +515,65 @@ fn undeployable_rules_are_skipped_with_a_reason() {
         util::compile(&util::target("kql-defender"), &rules, &exprs, 0),
         Outcome::Compiled(_)
     ));
+}
+
+/// A rule of 400 `CommandLine contains` values (`sel`) and a filter, with `condition`.
+fn long_rule(condition: &str) -> String {
+    let values: Vec<String> = (0..400).map(|i| format!("\"value number {i}\"")).collect();
+    format!(
+        "rule long {{\n  title \"Long\"\n  id 8c0c8f9e-3a2b-4f7e-9a51-2b1f4a3c9d10\n  level low\n  logsource product=windows service=security\n  sel = CommandLine contains {}\n  filter = SubjectUserName \"admin\"\n  condition {condition}\n}}\n",
+        values.join(", ")
+    )
+}
+
+/// A query longer than Sentinel accepts whose long part is a disjunction is split into
+/// analytic rules that each fit (`<rule>_part<i>`, own id, "(part i of n)" title), every one
+/// keeping the rest of the condition; each value is in exactly one part, so the parts'
+/// results together are the rule's. Each part passes Sentinel's template checks.
+#[test]
+fn long_disjunctions_are_split_into_rules_that_fit() {
+    let t = util::target("kql-sentinel");
+    let (rules, exprs) = util::pack(&long_rule("sel and not filter"));
+    let c = match util::compile(&t, &rules, &exprs, 0) {
+        Outcome::Compiled(c) => c,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(c.query, None);
+    let n = c.parts.len();
+    assert!(n >= 2, "{n} parts");
+    assert_eq!(c.files.len(), n);
+    let mut ids = BTreeSet::new();
+    for (i, (q, f)) in c.parts.iter().zip(&c.files).enumerate() {
+        assert!(q.encode_utf16().count() <= 10_000, "part {i}: {}", q.len());
+        assert!(q.contains(r#"not(SubjectUserName =~ "admin")"#), "{q}");
+        assert_eq!(f.path, format!("kql-sentinel/long_part{}.yaml", i + 1));
+        assert!(f
+            .contents
+            .contains(&format!("name: \"Long (part {} of {n})\"", i + 1)));
+        let bad = Checker::new().check(&f.contents);
+        assert!(bad.is_empty(), "{bad:?}\n{}", f.contents);
+        ids.insert(
+            f.contents
+                .lines()
+                .find(|l| l.starts_with("id: "))
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(ids.len(), n, "every part has its own id");
+    for v in 0..400 {
+        let lit = format!("\"value number {v}\"");
+        let in_parts = c.parts.iter().filter(|q| q.contains(&lit)).count();
+        assert_eq!(in_parts, 1, "{lit}");
+    }
+    // A rule that fits is one rule, as before.
+    let (rules, exprs) = util::pack(&util::rule_src(
+        "short",
+        "product=windows service=security",
+        "  sel = EventID 4625\n  condition sel",
+    ));
+    match util::compile(&t, &rules, &exprs, 0) {
+        Outcome::Compiled(c) => assert!(c.parts.is_empty() && c.query.is_some()),
+        o => panic!("{o:?}"),
+    }
 }

@@ -114,6 +114,7 @@ pub fn show_compiled(cx: &Ctx, rule: &str, backends: &[Box<dyn Backend>]) -> Res
                 targets.push(json!({
                     "target": b.name(),
                     "query": c.query,
+                    "parts": c.parts,
                     "note": c.note,
                     "files": c.files.iter().map(|f| json!({"path": f.path, "contents": f.contents})).collect::<Vec<_>>(),
                 }));

@@ -440,6 +440,7 @@ fn assemble(
                     b.name().to_string(),
                     TargetEntry::Compiled {
                         query: c.query,
+                        parts: c.parts,
                         files,
                         sha256: digest,
                         data: c.note,

@@ -31,6 +31,10 @@ pub enum TargetEntry {
     Compiled {
         #[serde(skip_serializing_if = "Option::is_none")]
         query: Option<String>,
+        /// The queries of a rule split into several platform rules because its query is
+        /// longer than the platform accepts (one file each, in `files`); no `query` then.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        parts: Vec<String>,
         files: Vec<String>,
         sha256: String,
         /// Set when the query reads a fallback data source (the log source entry's `note`).

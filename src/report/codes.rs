@@ -56,7 +56,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("output-error", "the output could not be written"),
     ("output-folder", "--out names a folder detc may not replace: it must not exist, be empty, or hold detc's own earlier output"),
     ("pysigma-incompatible-name", "a name pySigma would read differently"),
-    ("query-too-long", "the query is longer than the target platform accepts; split the rule or shorten its value lists"),
+    ("query-too-long", "the query is longer than the target platform accepts and cannot be cut into parts that fit (a long list under `not`, or one test too long); shorten its value lists"),
     ("reserved-selection-name", "a selection named like a condition keyword"),
     ("rule-name", "a rule name not in snake case"),
     ("sigma-unwritable", "the rule cannot be written as Sigma"),

@@ -12,6 +12,7 @@ pub mod render;
 pub mod sigma_backend;
 pub mod spec;
 pub mod spec_backend;
+pub mod split;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -33,8 +34,12 @@ pub struct OutFile {
 /// What a target produced for one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Compiled {
-    /// The query text, where the target has one (SPL, KQL); `None` for Sigma.
+    /// The query text, where the target has one (SPL, KQL); `None` for Sigma, and for a rule
+    /// split into `parts`.
     pub query: Option<String>,
+    /// A rule whose query is longer than the platform accepts, split into several queries
+    /// (one file each) whose results together are the rule's (see [`split`]); empty otherwise.
+    pub parts: Vec<String>,
     /// Files that belong to this rule alone.
     pub files: Vec<OutFile>,
     /// Paths of files written by [`Backend::finish`] that contain this rule

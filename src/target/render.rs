@@ -156,6 +156,61 @@ pub fn pattern_regex(p: &SigmaString, cased: bool) -> String {
     out
 }
 
+/// A regex that finds an element `<{element}>...</{name}>` of XML text whose value matches the
+/// pattern, as the Windows event renderer writes the text (the XML of the `Event` table's
+/// `EventData`): `&` and `<` only as `&amp;` and `&lt;`; `>`, `"` and `'` raw or as `&gt;`,
+/// `&quot;`, `&apos;`. The value is read from the start tag on as whole characters and
+/// entities: `*` is any run of them (no raw `<`: it stays inside the element), `?` one. Case-insensitive unless `cased`, on the
+/// value only (XML names are case-sensitive). `None` for a pattern an empty value matches
+/// (an empty element may be written `<Data/>`).
+pub fn xml_element_regex(element: &str, p: &SigmaString, cased: bool) -> Option<String> {
+    if p.pieces.iter().all(|x| matches!(x, Piece::Star)) {
+        return None;
+    }
+    let name = element.split_whitespace().next()?;
+    let mut out = String::from("<");
+    regex_escape(element, &mut out);
+    out.push('>');
+    out.push_str(if cased { "(?:" } else { "(?i:" });
+    for piece in &p.pieces {
+        match piece {
+            Piece::Lit(t) => {
+                for c in t.chars() {
+                    let entity = match c {
+                        '&' => Some("&amp;"),
+                        '<' => Some("&lt;"),
+                        '>' => Some("&gt;"),
+                        '"' => Some("&quot;"),
+                        '\'' => Some("&apos;"),
+                        _ => None,
+                    };
+                    match (c, entity) {
+                        ('&' | '<', Some(e)) => out.push_str(e),
+                        (_, Some(e)) => {
+                            out.push_str("(?:");
+                            regex_escape(&c.to_string(), &mut out);
+                            out.push('|');
+                            out.push_str(e);
+                            out.push(')');
+                        }
+                        (_, None) => regex_escape(&c.to_string(), &mut out),
+                    }
+                }
+            }
+            // Whole characters or entities: a literal after `*` cannot start inside an
+            // entity (`amp` must not match the text `a&amp;b`).
+            Piece::Star => out.push_str("(?:[^<&]|&#?[0-9A-Za-z]+;)*"),
+            Piece::Qmark => out.push_str("(?:[^<&]|&#?[0-9A-Za-z]+;)"),
+            // Placeholders are resolved by normalisation; an unresolved one never matches.
+            Piece::Placeholder(n) => regex_escape(&format!("%{n}%"), &mut out),
+        }
+    }
+    out.push_str(")</");
+    regex_escape(name, &mut out);
+    out.push('>');
+    Some(out)
+}
+
 /// `re` with every unescaped `$` outside a character class replaced by `end`, unless the
 /// regex turns on multi-line mode itself (`(?m)`, where `$` means end of line alike in the
 /// engines). For engines whose non-multi-line `$` also matches before a final line break.
@@ -585,6 +640,13 @@ impl<'a> Renderer<'a> {
 
     fn pred(&self, p: &Pred, neg: bool) -> Result<String, Unsupported> {
         let span = p.span;
+        if let Some((name, x)) = p
+            .field
+            .as_deref()
+            .and_then(|f| self.logsource.xml_fields.get_key_value(f))
+        {
+            return self.xml_test(name, x, &p.test, span);
+        }
         let field = match &p.field {
             Some(f) => Some(self.field(f, span)?),
             None => None,
@@ -747,6 +809,46 @@ impl<'a> Renderer<'a> {
             (Some(g), true) => Ok(fill(g, &[("field", fld), ("expr", &text)])),
             _ => Ok(text),
         }
+    }
+
+    /// A string test on a field held by XML elements of a text column (`xml_fields`): the
+    /// dialect's `regex` matcher with [`xml_element_regex`]. The column is text and never
+    /// null (Kusto: an absent string is ""), so the test needs no guard under `not`.
+    fn xml_test(
+        &self,
+        name: &str,
+        x: &super::spec::XmlField,
+        test: &Test,
+        span: Span,
+    ) -> Result<String, Unsupported> {
+        let unsupported = |what: &str| {
+            Unsupported::at(
+                span,
+                format!(
+                    "{what} on the field `{name}` (XML elements <{}> of column `{}`)",
+                    x.element, x.column
+                ),
+            )
+        };
+        let Test::Str { pattern, cased } = test else {
+            return Err(unsupported("a test other than a string match"));
+        };
+        let re = xml_element_regex(&x.element, pattern, *cased)
+            .ok_or_else(|| unsupported("a match that an empty element satisfies"))?;
+        // The column is target data (the entry's own), so it is checked against the schema
+        // whatever the entry's `unmapped_fields` says about the rule's fields.
+        if self.schema.is_some_and(|t| !t.contains_key(&x.column)) {
+            return Err(unsupported(
+                "the column is not in the table: a string match",
+            ));
+        }
+        self.read.borrow_mut().push(x.column.clone());
+        let column = &x.column;
+        let t = self
+            .template(Kind::Regex)
+            .ok_or_else(|| unsupported("a regular expression"))?;
+        let q = self.lit(&self.regex_text(re, false), span)?;
+        Ok(fill(t, &[("field", column), ("regex", &q)]))
     }
 
     /// A whole-value string pattern on a field: the most specific template that can express

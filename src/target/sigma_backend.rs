@@ -24,6 +24,7 @@ impl Backend for SigmaBackend {
             logsource: None,
             note: None,
             context: None,
+            parts: Vec::new(),
         })
     }
 }

@@ -383,6 +383,12 @@ pub struct LogSourceSpec {
     /// Field mapping for this log source: Sigma field -> column or expression.
     #[serde(default)]
     pub fields: IndexMap<String, String>,
+    /// Fields read from elements of an XML text column (the `Event` table's `EventData`:
+    /// unnamed `<Data>` elements, `<Binary>`): Sigma field -> column and element. A string
+    /// test becomes the dialect's `regex` matcher over the column (see
+    /// [`super::render::xml_element_regex`]); other tests on such a field are skipped.
+    #[serde(default)]
+    pub xml_fields: IndexMap<String, XmlField>,
     /// Computed columns (name -> expression) added before the condition with the dialect's
     /// `extend` template, so an expression is written once; their names count as columns.
     #[serde(default)]
@@ -407,6 +413,17 @@ pub struct LogSourceSpec {
     /// combined as the target's top-level `alternatives` says.
     #[serde(default)]
     pub also: Vec<AlsoSource>,
+}
+
+/// A field held by elements of an XML text column (`LogSourceSpec::xml_fields`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XmlField {
+    /// The column holding the XML text.
+    pub column: String,
+    /// The start tag's inside, verbatim: `Data` (an element with no attribute), `Binary`,
+    /// `Data Name="param1"`. The end tag is named by its first word.
+    pub element: String,
 }
 
 /// One further source of a log source's events (`LogSourceSpec::also`).

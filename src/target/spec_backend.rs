@@ -682,6 +682,18 @@ impl SpecBackend {
         }
     }
 
+    /// The queries of the parts of a rule whose query is too long (see [`super::split`]), all
+    /// over log source entry `ls`, the one the whole query reads; `None` when the condition
+    /// cannot be cut into parts that each fit.
+    fn split_query(&self, rule: &Rule, expr: &Expr, ls: usize) -> Option<Vec<String>> {
+        let max = self.spec.max_query_length?;
+        let entry = self.entry(ls);
+        let render = |e: &Expr| self.render_with(rule, e, entry).ok();
+        let measure = |e: &Expr| render(e).map(|q| q.encode_utf16().count());
+        let parts = super::split::split(expr, &measure, max)?;
+        parts.iter().map(render).collect()
+    }
+
     /// `Some(skip diagnostic)` when `query` is longer than the platform accepts.
     fn check_length(&self, rule: &Rule, query: &str) -> Option<Diagnostic> {
         let max = self.spec.max_query_length?;
@@ -697,7 +709,7 @@ impl SpecBackend {
             )
             .at(rule.loc)
             .label(format!("query too long for `{}`", self.spec.name))
-            .note("the rule is skipped for this target (use --strict to make this an error); split it into several rules or shorten its value lists")
+            .note("the rule is skipped for this target (use --strict to make this an error): only its disjunctions can be cut into parts that fit (a long list under `not` cannot); shorten its value lists")
         })
     }
 
@@ -791,11 +803,18 @@ impl Backend for SpecBackend {
             Ok(x) => x,
             Err(d) => return Outcome::Skipped(d),
         };
+        let expr = cx.exprs.get(index).and_then(Option::as_ref);
+        let mut parts = Vec::new();
         if let Some(d) = self.check_length(rule, &query) {
-            return Outcome::Skipped(d);
+            // A detection rule is split into parts that fit (same log source entry);
+            // a correlation, or a condition that cannot be cut small enough, is skipped.
+            match expr.zip(ls).and_then(|(e, i)| self.split_query(rule, e, i)) {
+                Some(p) => parts = p,
+                None => return Outcome::Skipped(d),
+            }
         }
         let mut ctx = self.rule_context(rule, &query, ls, note.as_deref());
-        if let Some(e) = cx.exprs.get(index).and_then(Option::as_ref) {
+        if let Some(e) = expr {
             // What the condition reads (`reads.fields`, `reads.keywords`): for shared files
             // that declare each table's columns (the SQL targets' schema.sql).
             let (fields, keywords) = super::render::condition_reads(e);
@@ -812,23 +831,37 @@ impl Backend for SpecBackend {
             ctx = minijinja::context! { reads => minijinja::context! { fields, keywords => false, tables }, ..ctx };
         }
         let mut files = Vec::new();
-        for (out, tpl) in &self.spec.artifacts.files {
-            let path = match self.render_template(&format!("path:{out}"), &ctx) {
-                Ok(p) => p,
-                Err(e) => return Outcome::Skipped(self.artifact_error(Some(rule), e)),
-            };
-            match self.render_template(tpl, &ctx) {
-                Ok(contents) => files.push(OutFile { path, contents }),
-                Err(e) => return Outcome::Skipped(self.artifact_error(Some(rule), e)),
+        // One set of files per part: each part is a rule of its own on the platform, named
+        // `<rule>_part<i>` with its own id, title "… (part i of n)" and query.
+        let contexts = match parts.len() {
+            0 => vec![ctx],
+            n => parts
+                .iter()
+                .enumerate()
+                .map(|(i, q)| part_context(&ctx, rule, q, i + 1, n))
+                .collect(),
+        };
+        for ctx in &contexts {
+            for (out, tpl) in &self.spec.artifacts.files {
+                let path = match self.render_template(&format!("path:{out}"), ctx) {
+                    Ok(p) => p,
+                    Err(e) => return Outcome::Skipped(self.artifact_error(Some(rule), e)),
+                };
+                match self.render_template(tpl, ctx) {
+                    Ok(contents) => files.push(OutFile { path, contents }),
+                    Err(e) => return Outcome::Skipped(self.artifact_error(Some(rule), e)),
+                }
             }
         }
+        let ctx = contexts.into_iter().next();
         Outcome::Compiled(Compiled {
-            query: Some(query),
+            query: parts.is_empty().then_some(query),
             files,
             shared_files: self.spec.artifacts.shared.keys().cloned().collect(),
             logsource: ls,
             note,
-            context: Some(ctx),
+            context: ctx,
+            parts,
         })
     }
 
@@ -898,6 +931,32 @@ fn describe_logsource(ls: &LogSource) -> String {
     } else {
         parts.join(" ")
     }
+}
+
+/// The template context of part `i` (from 1) of `n` of a split rule: the rule's context with
+/// its own name (`<rule>_part<i>`), title, id (a stable UUID made from the rule's id and the
+/// part number: each part is a rule of its own on the platform) and query.
+fn part_context(
+    ctx: &minijinja::Value,
+    rule: &Rule,
+    query: &str,
+    i: usize,
+    n: usize,
+) -> minijinja::Value {
+    let base = rule
+        .id()
+        .map(str::to_string)
+        .unwrap_or_else(|| rule.name.clone());
+    let whole = ctx.get_attr("rule").unwrap_or_default();
+    let part = minijinja::context! {
+        name => format!("{}_part{i}", rule.name),
+        title => format!("{} (part {i} of {n})", rule.meta.title),
+        id => pseudo_uuid(&format!("{base}/part{i}")),
+        part => i,
+        parts => n,
+        ..whole
+    };
+    minijinja::context! { rule => part, query => query, ..ctx.clone() }
 }
 
 /// A stable UUID-shaped id for rules without one (Sentinel requires an id).
