@@ -146,6 +146,18 @@ const EXPECTED: &[(&str, &str, &str, bool)] = &[
         "_Im_WebSession()",
         true,
     ),
+    (
+        "proxy_script_download_by_extension",
+        "WebProxy_CL",
+        "WebProxy_CL",
+        true,
+    ),
+    (
+        "zeek_dns_rejected_query",
+        "Corelight_v2_dns_CL",
+        "Corelight_v2_dns_CL",
+        true,
+    ),
 ];
 
 #[test]
