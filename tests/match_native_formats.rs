@@ -2,7 +2,8 @@
 //! export them (tests/fixtures/native/, written from the vendors' documented examples):
 //! CloudTrail log files (also gzip), Azure Monitor Event Hub exports, Okta System Log arrays,
 //! Google Cloud audit LogEntry NDJSON, Zeek JSON logs (by `_path` and by file name), Sysmon
-//! for Linux XML in syslog, auditd records, and Windows Defender's spaced field names. Each
+//! for Linux XML in syslog, auditd records, Windows Defender's spaced field names, and JSON
+//! lines of Bitbucket, OneLogin and Cisco Duo read with `--logsource`. Each
 //! case asserts which events a rule matched and which it did not, with small rules of our own
 //! and a SigmaHQ corpus rule per product (read from `../shared`, skipped when absent).
 
@@ -678,4 +679,53 @@ fn event_folders_include_log_and_gzip_files() {
         "{}",
         r.stderr
     );
+}
+
+/// JSON-lines exports of sources no record shape routes (Bitbucket Data Center's audit log,
+/// OneLogin events as the Events API returns them, Cisco Duo authentication logs as the Admin
+/// API returns them): each read with `--logsource`, nested keys as dotted fields, the corpus
+/// rule of the product matching exactly its event.
+#[test]
+fn json_lines_exports_read_with_logsource() {
+    let cases: [(&str, &str, &str, &str, &str, u64); 3] = [
+        (
+            "bitbucket_audit.log",
+            "product=bitbucket,service=audit",
+            "product: bitbucket\nservice: audit",
+            "selection:\n    auditType.category: Repositories\n    author.name: alice\ncondition: selection",
+            "application/bitbucket/audit/bitbucket_audit_full_data_export_triggered.yml",
+            1,
+        ),
+        (
+            "onelogin_events.jsonl",
+            "product=onelogin,service=onelogin.events",
+            "product: onelogin\nservice: onelogin.events",
+            "selection:\n    event_type_id: 5\n    ipaddr|cidr: 198.51.100.0/24\ncondition: selection",
+            "identity/onelogin/onelogin_user_account_locked.yml",
+            1,
+        ),
+        (
+            "duo_authentication.jsonl",
+            "product=cisco,service=duo",
+            "product: cisco\nservice: duo",
+            "selection:\n    factor: duo_push\n    access_device.location.country: United States\ncondition: selection",
+            "identity/cisco_duo/cisco_duo_mfa_bypass_via_bypass_code.yml",
+            1,
+        ),
+    ];
+    for (file, ls, logsource, detection, corpus_rel, corpus_hit) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let own = rule(dir.path(), "own rule", logsource, detection);
+        let mut rules = vec![own];
+        let c = corpus(corpus_rel);
+        rules.extend(c.clone());
+        let r = run(&rules, &[fixture(file)], &["--logsource", ls]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        // The hand-written rule matches the other event: record 0.
+        let mut want = hits(&[("own rule", file, 0)]);
+        if let Some(c) = &c {
+            want.extend(hits(&[(&title_of(c), file, corpus_hit)]));
+        }
+        assert_eq!(r.hits, want, "{file}: {}", r.stderr);
+    }
 }
