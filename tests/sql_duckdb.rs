@@ -67,6 +67,27 @@ fn nested_json_fields_on_duckdb_return_exactly_the_evaluators_matches() {
     common::assert_known(&r, &[("n_exists", "a JSON null is NULL in the table")]);
 }
 
+/// The corpus rules over the native CloudTrail, Okta, GCP and Azure samples, whose objects
+/// the tables hold as JSON columns: exactly the matches of detc match.
+#[test]
+fn corpus_rules_over_native_json_samples_on_duckdb_return_exactly_the_evaluators_matches() {
+    let Some(py) = common::python_with("duckdb", "sql-duckdb differential test (DuckDB)") else {
+        return;
+    };
+    let r = common::native_json_differential(&py, "duckdb", "sql-duckdb");
+    assert!(r.rows > 0, "no native event in a table");
+    assert!(
+        r.errors.is_empty(),
+        "queries the engine refused:\n{}",
+        r.errors.join("\n")
+    );
+    assert!(
+        r.disagreements.is_empty(),
+        "disagreements with detc match:\n{}",
+        r.disagreements.join("\n")
+    );
+}
+
 /// Correlation rules of every type (conditions gt/gte/lt/lte/eq and ranges, group-by on one,
 /// two or no fields, aliases across two tables, `value_count` fields) compiled for
 /// `sql-duckdb` and run on DuckDB over written and random event sequences with timestamps:
