@@ -50,6 +50,44 @@ fn generated_edge_cases_on_duckdb_differ_only_where_documented() {
     );
 }
 
+/// Fields of a log source whose objects are JSON columns (CloudTrail's `requestParameters`)
+/// read as JSON paths: nested keys, keys the path quotes, numbers, booleans, nulls, objects,
+/// the column itself. Exactly the matches of detc match on every event the layout holds.
+#[test]
+fn nested_json_fields_on_duckdb_return_exactly_the_evaluators_matches() {
+    let Some(py) = common::python_with("duckdb", "sql-duckdb differential test (DuckDB)") else {
+        return;
+    };
+    let r = common::nested_differential(&py, "duckdb", "sql-duckdb");
+    assert_eq!(r.queries, 30, "every nested rule compiles");
+    assert!(r.matches > 100, "{} matches", r.matches);
+    assert!(r.compared > 500, "{} pairs", r.compared);
+    // As in the flat layout: a JSON null reads as NULL, the same as a missing key, where
+    // `exists` is true for detc match.
+    common::assert_known(&r, &[("n_exists", "a JSON null is NULL in the table")]);
+}
+
+/// The corpus rules over the native CloudTrail, Okta, GCP and Azure samples, whose objects
+/// the tables hold as JSON columns: exactly the matches of detc match.
+#[test]
+fn corpus_rules_over_native_json_samples_on_duckdb_return_exactly_the_evaluators_matches() {
+    let Some(py) = common::python_with("duckdb", "sql-duckdb differential test (DuckDB)") else {
+        return;
+    };
+    let r = common::native_json_differential(&py, "duckdb", "sql-duckdb");
+    assert!(r.rows > 0, "no native event in a table");
+    assert!(
+        r.errors.is_empty(),
+        "queries the engine refused:\n{}",
+        r.errors.join("\n")
+    );
+    assert!(
+        r.disagreements.is_empty(),
+        "disagreements with detc match:\n{}",
+        r.disagreements.join("\n")
+    );
+}
+
 /// Correlation rules of every type (conditions gt/gte/lt/lte/eq and ranges, group-by on one,
 /// two or no fields, aliases across two tables, `value_count` fields) compiled for
 /// `sql-duckdb` and run on DuckDB over written and random event sequences with timestamps:

@@ -43,6 +43,23 @@ fn generated_edge_cases_on_spark_differ_only_where_documented() {
     common::assert_known(&r, &[("exists", null), ("not_exists", null)]);
 }
 
+/// Fields of CloudTrail's `requestParameters`, a JSON column, read as JSON paths on Spark:
+/// exactly the matches of detc match on every event the layout holds.
+#[test]
+fn nested_json_fields_on_spark_return_exactly_the_evaluators_matches() {
+    if std::env::var("DETC_SPARK").as_deref() != Ok("1") {
+        return;
+    }
+    let Some(py) = common::python_with("pyspark", "sql-spark differential test (Spark)") else {
+        return;
+    };
+    let r = common::nested_differential(&py, "spark", "sql-spark");
+    assert_eq!(r.queries, 30, "every nested rule compiles");
+    assert!(r.matches > 100, "{} matches", r.matches);
+    // As in the flat layout: a JSON null reads as NULL, the same as a missing key.
+    common::assert_known(&r, &[("n_exists", "a JSON null is NULL in the table")]);
+}
+
 /// The correlations of tests/sql_duckdb.rs compiled for `sql-spark` and run on Spark over the
 /// same events: every window is exactly one `detc match` reports.
 #[test]

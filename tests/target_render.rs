@@ -500,3 +500,61 @@ fn sql_correlation_output_names_are_quoted_or_skipped() {
         }
     }
 }
+
+/// A field under a log source's JSON column (CloudTrail `requestParameters`) is a JSON path
+/// read in each SQL dialect: plain keys with dots, others quoted as the engine's path syntax
+/// quotes them; a key the path cannot hold, or a `_` key detc match never reads, skips.
+#[test]
+fn sql_json_columns_are_read_as_json_paths_or_skipped() {
+    let cases: &[(&str, Option<(&str, &str)>)] = &[
+        (
+            "requestParameters.policy.effect",
+            Some(("'$.policy.effect'", "'$.policy.effect'")),
+        ),
+        (
+            "requestParameters.key-id",
+            Some(("'$.\"key-id\"'", "'$[\\'key-id\\']'")),
+        ),
+        ("requestParameters", Some(("'$'", "'$'"))),
+        ("requestParameters.a\\b", None),
+        ("requestParameters._x", None),
+    ];
+    for (field, want) in cases {
+        let text = format!(
+            "title: j\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel:\n    '{field}': x\n  condition: sel\n"
+        );
+        let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "j");
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let exprs: Vec<_> = rules
+            .iter()
+            .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
+            .collect();
+        for (i, t) in ["sql-duckdb", "sql-spark"].into_iter().enumerate() {
+            match (compile(&target(t), &rules, &exprs, 0), want) {
+                (Outcome::Compiled(c), Some(paths)) => {
+                    let q = c.query.unwrap();
+                    let path = if i == 0 { paths.0 } else { paths.1 };
+                    let col = if i == 0 {
+                        "\"requestParameters\""
+                    } else {
+                        "`requestParameters`"
+                    };
+                    let read = if i == 0 {
+                        "json_extract_string"
+                    } else {
+                        "get_json_object"
+                    };
+                    assert!(
+                        q.contains(&format!("{read}({col}, {path})")),
+                        "{t} {field}: {q}"
+                    );
+                }
+                (Outcome::Skipped(d), None) => {
+                    assert!(d.message.contains("JSON key"), "{t} {field}: {}", d.message)
+                }
+                (Outcome::Compiled(c), None) => panic!("{t} {field}: {:?}", c.query),
+                (Outcome::Skipped(d), Some(_)) => panic!("{t} {field}: {}", d.message),
+            }
+        }
+    }
+}

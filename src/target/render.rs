@@ -554,6 +554,11 @@ impl<'a> Renderer<'a> {
                 ))
             }
         };
+        if mapped.is_none() {
+            if let Some(expr) = self.json_field(&column, span)? {
+                return Ok(expr);
+            }
+        }
         let is_ident = self.field_re.is_match(&column);
         // Columns (mapped or kept) must exist in the table; mapped expressions are trusted.
         if let (Some(schema), true) = (self.schema, is_ident || !mapped) {
@@ -586,6 +591,61 @@ impl<'a> Renderer<'a> {
                 format!("the field name `{}`", column.escape_debug()),
             )),
         }
+    }
+
+    /// A dotted field whose first segment is one of the log source's `json_columns`: the
+    /// dialect's JSON access (`field.json`) reading the rest as a path into that column, each
+    /// dot one level (the column's own name: the root). `None` when the field is a flat
+    /// column.
+    fn json_field(&self, name: &str, span: Span) -> Result<Option<String>, Unsupported> {
+        let Some(json) = &self.dialect.field.json else {
+            return Ok(None);
+        };
+        // The column itself reads the scalar at the root: a JSON column holding an object has
+        // no value of its own in detc match, one holding a string has that string.
+        let (col, rest) = name.split_once('.').unwrap_or((name, ""));
+        if !self.logsource.json_columns.iter().any(|c| c == col) {
+            return Ok(None);
+        }
+        let bare = regex::Regex::new(&format!("^(?:{})$", json.key_bare)).map_err(|e| {
+            Unsupported::at(
+                span,
+                format!("the dialect's `field.json.key_bare` regex ({e})"),
+            )
+        })?;
+        let mut path = json.root.clone();
+        for key in rest.split('.').filter(|_| !rest.is_empty()) {
+            // detc match never reads a `_` key below the top level (src/eval/event.rs), nor
+            // an empty one a path cannot name.
+            if key.is_empty() || key.starts_with('_') {
+                return Err(Unsupported::at(
+                    span,
+                    format!("the field `{name}` (JSON key `{key}` in column `{col}`)"),
+                ));
+            }
+            if bare.is_match(key) {
+                path.push_str(&fill(&json.key, &[("key", key)]));
+            } else if key
+                .chars()
+                .any(|c| json.key_quoted_forbidden.contains(&c) || is_special_char(c))
+            {
+                return Err(Unsupported::at(
+                    span,
+                    format!("the field `{name}` (JSON key `{}`)", key.escape_debug()),
+                ));
+            } else {
+                path.push_str(&fill(&json.key_quoted, &[("key", key)]));
+            }
+        }
+        let column = Self::ident(self.dialect, self.field_re, col).ok_or_else(|| {
+            Unsupported::at(span, format!("the field name `{}`", col.escape_debug()))
+        })?;
+        self.read.borrow_mut().push(col.to_string());
+        let path = self.lit(&path, span)?;
+        Ok(Some(fill(
+            &json.expr,
+            &[("column", &column), ("path", &path)],
+        )))
     }
 
     fn template(&self, kind: Kind) -> Option<&str> {

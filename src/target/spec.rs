@@ -268,6 +268,31 @@ pub struct FieldSyntax {
     /// `Processes.process`).
     #[serde(default)]
     pub quote_mapped: bool,
+    /// How a dotted field whose first segment is one of the log source's `json_columns` is
+    /// read: as a JSON path into that column. Absent: such fields stay flat columns.
+    #[serde(default)]
+    pub json: Option<JsonAccess>,
+}
+
+/// Reading `a.b.c` as the JSON path `b`, `c` of column `a` (`FieldSyntax::json`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonAccess {
+    /// The expression: slots `{column}` (the column, written as a field) and `{path}` (the
+    /// path as a string literal). It must give the text of a scalar at the path and NULL for
+    /// anything else (missing, JSON null, object, array).
+    pub expr: String,
+    /// The path's start (`$`).
+    pub root: String,
+    /// A key matching this regex is written with `key`, any other with `key_quoted`.
+    pub key_bare: String,
+    /// One step for a plain key: slot `{key}`.
+    pub key: String,
+    /// One step for any other key: slot `{key}`.
+    pub key_quoted: String,
+    /// Characters a quoted key cannot hold (the field is then skipped).
+    #[serde(default)]
+    pub key_quoted_forbidden: Vec<char>,
 }
 
 /// The kinds of predicate a dialect spells. Slots: `{field}`, `{value}` (quoted literal text),
@@ -413,6 +438,11 @@ pub struct LogSourceSpec {
     /// combined as the target's top-level `alternatives` says.
     #[serde(default)]
     pub also: Vec<AlsoSource>,
+    /// Columns holding an object of the event as JSON (SQL targets: `requestParameters` of
+    /// CloudTrail): a dotted field whose first segment names one is read with the dialect's
+    /// `field.json` access instead of as a flat column.
+    #[serde(default)]
+    pub json_columns: Vec<String>,
 }
 
 /// A field held by elements of an XML text column (`LogSourceSpec::xml_fields`).

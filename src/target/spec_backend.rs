@@ -645,6 +645,7 @@ impl SpecBackend {
             vars => ls.map(|l| minijinja::Value::from_serialize(&l.vars))
                 .unwrap_or_else(|| minijinja::Value::from_serialize(json!({}))),
             note => note.or_else(|| ls.and_then(|l| l.note.as_deref())).unwrap_or_default(),
+            json_columns => ls.map(|l| l.json_columns.clone()).unwrap_or_default(),
         }
     }
 

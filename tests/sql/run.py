@@ -94,7 +94,11 @@ def run_duckdb(manifest):
             if c.lower() in seen:
                 raise SystemExit(f"{table}: columns {seen[c.lower()]!r} and {c!r} differ only in case")
             seen[c.lower()] = c
-        quoted = ", ".join('"' + c.replace('"', '""') + '" VARCHAR' for c in cols)
+        # The log source's JSON columns (`json`) hold the JSON text of an object or value.
+        json_cols = set(t.get("json", []))
+        quoted = ", ".join(
+            '"' + c.replace('"', '""') + '" ' + ("JSON" if c in json_cols else "VARCHAR") for c in cols
+        )
         time_col = t.get("time")
         name = f"{table}__rows" if time_col else table
         con.execute(
