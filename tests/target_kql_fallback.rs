@@ -229,15 +229,16 @@ fn asim_entries_select_their_event_types() {
 
 #[test]
 fn a_field_no_entry_has_is_still_skipped_with_each_fallbacks_reason() {
-    // Neither CEF nor ASIM Web Session keeps the Cookie header.
+    // Neither CEF, ASIM Web Session nor the W3C custom table keeps the HTTP version.
     let e = compiled(
         "kql-defender",
         "category=proxy",
-        "  sel = \"cs-cookie\" contains \"session=\"\n  condition sel",
+        "  sel = \"cs-version\" \"HTTP/1.0\"\n  condition sel",
     )
     .unwrap_err();
-    assert!(e.contains("cs-cookie"), "{e}");
+    assert!(e.contains("cs-version"), "{e}");
     assert!(e.contains("fallback (ASIM Web Session parser"), "{e}");
+    assert!(e.contains("WebProxy_CL"), "{e}");
 }
 
 const FALLBACK_PACK: &str = r#"

@@ -348,6 +348,14 @@ fn spl_value_query(target: &dyn Backend, value: &str, cased: bool, contains: boo
     }
 }
 
+/// Whether the regex crate's case folding pairs `c` with its upper case (std's view).
+fn regex_knows_case_of(c: char) -> bool {
+    let upper: String = c.to_uppercase().collect();
+    upper == c.to_string()
+        || regex::Regex::new(&format!("(?i)^{}$", regex::escape(&c.to_string())))
+            .is_ok_and(|rx| rx.is_match(&upper))
+}
+
 /// The value a rendered SPL literal stands for: a search pattern (`*` = wildcard) or an
 /// anchored `match()` regex, checked by matching.
 fn check_spl_value(q: &str, v: &str, cased: bool, contains: bool) {
@@ -371,7 +379,10 @@ fn check_spl_value(q: &str, v: &str, cased: bool, contains: bool) {
         };
         assert!(rx.is_match(&sample), "{lit} should match {sample:?}");
         assert!(!rx.is_match(&format!("{v}\u{1}")) || contains);
-        if !cased {
+        // A caseless regex matches the upper-cased text, for every letter whose case the
+        // regex engine's Unicode tables know: std's tables can be a Unicode version newer
+        // (U+16EBB got its case pair in Unicode 17), which is not what is tested here.
+        if !cased && sample.chars().all(regex_knows_case_of) {
             assert!(
                 rx.is_match(&sample.to_uppercase())
                     || sample.to_uppercase().chars().count() != sample.chars().count()

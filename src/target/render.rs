@@ -554,7 +554,7 @@ impl<'a> Renderer<'a> {
                 ))
             }
         };
-        if mapped.is_none() {
+        if !mapped {
             if let Some(expr) = self.json_field(&column, span)? {
                 return Ok(expr);
             }
