@@ -92,12 +92,24 @@ fn str_equality_is_case_insensitive_unless_cased() {
     assert!(!hit(&r, json!({"Image": "net.exe"})));
 }
 
+/// Case-insensitive matching lowers one character to one (src/ir/case.rs): `İ` is `i` and
+/// `Σ` is `σ` wherever they stand, as SQL's `lower()` has it, not Rust's `to_lowercase`
+/// (`i` + U+0307, a final `ς`).
 #[test]
 fn unicode_lowercase() {
     let r = one(Some("User"), &[], vec![s("ÖSTERREICH\\ADMİN", &[])]);
-    assert!(hit(&r, json!({"User": "österreich\\admi̇n"})));
+    assert!(hit(&r, json!({"User": "österreich\\admin"})));
+    assert!(hit(&r, json!({"User": "ÖSTERREICH\\ADMİN"})));
+    assert!(!hit(&r, json!({"User": "österreich\\admi\u{307}n"})));
     let r = one(Some("User"), &[Modifier::Contains], vec![s("Σ", &[])]);
     assert!(hit(&r, json!({"User": "xσx"})));
+    // A word-final capital sigma is `σ`, not `ς`; `ς` stays a letter of its own.
+    let r = one(Some("User"), &[], vec![s("ΟΔΟΣ", &[])]);
+    assert!(hit(&r, json!({"User": "οδοσ"})));
+    assert!(!hit(&r, json!({"User": "οδος"})));
+    // `?` is one character of the text, `İ` included.
+    let r = one(Some("User"), &[], vec![s("adm?n", &[])]);
+    assert!(hit(&r, json!({"User": "ADMİN"})));
 }
 
 #[test]
@@ -226,6 +238,13 @@ fn bool_null_exists() {
     let nex = one(Some("P"), &[Modifier::Exists], vec![Value::Bool(false)]);
     assert!(hit(&nex, json!({"Q": "x"})));
     assert!(!hit(&nex, json!({"P": "x"})));
+    // A JSON null does not exist (as a NULL column on the query platforms); the empty string
+    // does, and a list exists when one element is not null.
+    assert!(!hit(&ex, json!({"P": null})));
+    assert!(hit(&nex, json!({"P": null})));
+    assert!(hit(&ex, json!({"P": ""})));
+    assert!(!hit(&ex, json!({"P": [null]})));
+    assert!(hit(&ex, json!({"P": [null, "x"]})));
 }
 
 #[test]

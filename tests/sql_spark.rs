@@ -24,11 +24,10 @@ fn sigmahq_queries_on_spark_return_exactly_the_evaluators_matches() {
     common::assert_exact(&r, "Spark");
 }
 
-/// Generated rules (every modifier, plain and negated) over generated events (case, escaping,
-/// null/empty/absent, numbers, addresses, line breaks, Unicode): the only disagreements are
-/// the documented differences below.
+/// Generated rules (every modifier, plain and negated) over generated events (as
+/// tests/sql_duckdb.rs): exactly the matches of detc match.
 #[test]
-fn generated_edge_cases_on_spark_differ_only_where_documented() {
+fn generated_edge_cases_on_spark_return_exactly_the_evaluators_matches() {
     if std::env::var("DETC_SPARK").as_deref() != Ok("1") {
         return;
     }
@@ -36,11 +35,8 @@ fn generated_edge_cases_on_spark_differ_only_where_documented() {
         return;
     };
     let r = common::generated_differential(&py, "spark", "sql-spark");
-    assert!(r.queries > 100, "{} queries", r.queries);
-    // The layout stores a JSON null as NULL, the same as an absent field; `exists` on a
-    // field whose value is JSON null is true for detc match.
-    let null = "a JSON null is NULL in the table";
-    common::assert_known(&r, &[("exists", null), ("not_exists", null)]);
+    assert!(r.queries > 140, "{} queries", r.queries);
+    common::assert_agree(&r, "Spark");
 }
 
 /// Fields of CloudTrail's `requestParameters`, a JSON column, read as JSON paths on Spark:
@@ -56,8 +52,7 @@ fn nested_json_fields_on_spark_return_exactly_the_evaluators_matches() {
     let r = common::nested_differential(&py, "spark", "sql-spark");
     assert_eq!(r.queries, 30, "every nested rule compiles");
     assert!(r.matches > 100, "{} matches", r.matches);
-    // As in the flat layout: a JSON null reads as NULL, the same as a missing key.
-    common::assert_known(&r, &[("n_exists", "a JSON null is NULL in the table")]);
+    common::assert_agree(&r, "Spark");
 }
 
 /// The correlations of tests/sql_duckdb.rs compiled for `sql-spark` and run on Spark over the

@@ -376,7 +376,9 @@ fn eval(n: &Node, v: &View) -> bool {
 fn field_test(t: &CTest, vals: Option<&[Val]>, view: &View) -> bool {
     match t {
         CTest::Null => vals.is_none_or(|vs| vs.is_empty() || vs.iter().any(Val::is_null)),
-        CTest::Exists(b) => vals.is_some() == *b,
+        // A field holding JSON null does not exist, as for the platforms the targets query
+        // (a SQL or Kusto column is NULL, Splunk and Elastic index no value).
+        CTest::Exists(b) => vals.is_some_and(|vs| vs.iter().any(|v| !matches!(v, Val::Null))) == *b,
         CTest::FieldRef {
             other,
             position,

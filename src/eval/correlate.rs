@@ -244,11 +244,15 @@ impl Correlator {
         for c in &mut self.corrs {
             let mut groups = std::mem::take(&mut c.groups);
             for (key, obs) in &mut groups {
-                // One event matching several of the rules gives one observation per rule: they
-                // are ordered by the rule's place in the correlation (not by the order the rules
-                // were loaded), so the result depends on the rules and events only, as a query's
-                // `ORDER BY time, rule position` does.
-                obs.sort_by_key(|o| (o.t, o.origin, o.which));
+                // Matches of one millisecond (one event matching several of the rules, or
+                // several events) are ordered by the rule's place in the correlation, then the
+                // value, then input position: the result depends on the rules and the events'
+                // times and values only, not on the order rules were loaded or events read, as
+                // a query's `ORDER BY time, rule position, value` over a table (which has no
+                // input order) does.
+                obs.sort_by(|a, b| {
+                    (a.t, a.which, &a.value, a.origin).cmp(&(b.t, b.which, &b.value, b.origin))
+                });
                 let group: Vec<(String, String)> = c
                     .group_names
                     .iter()

@@ -9,7 +9,7 @@ use crate::ir::norm::{parse_number, Number};
 /// One value of a field.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
-    /// Text; `lower` is the Unicode lowercase form when it differs from `raw`.
+    /// Text; `lower` is its lowercase form ([`fold`]) when it differs from `raw`.
     Str {
         raw: Box<str>,
         lower: Option<Box<str>>,
@@ -109,14 +109,9 @@ impl Val {
     }
 }
 
-/// Unicode-aware lowercase, with an allocation-light path for ASCII.
-pub fn fold(s: &str) -> String {
-    if s.is_ascii() {
-        s.to_ascii_lowercase()
-    } else {
-        s.to_lowercase()
-    }
-}
+/// Case-insensitive matching lowers both sides one character at a time (why:
+/// [`crate::ir::case`]).
+pub use crate::ir::case::fold;
 
 /// Most nesting levels of a JSON event that are flattened; deeper objects are kept as text.
 pub(crate) const MAX_DEPTH: usize = 32;

@@ -119,10 +119,10 @@ impl Pattern {
                 })
                 .collect(),
         };
-        // A cased literal is looked for in the folded text; Unicode folding of a substring can
-        // differ from the folding inside a longer text (final sigma), so only ASCII ones count.
+        // A cased literal is looked for in the folded text: folding goes character by
+        // character, so the folded literal is inside the folded text wherever it is inside.
         lits.into_iter()
-            .filter(|l| !l.is_empty() && (!self.cased || l.is_ascii()))
+            .filter(|l| !l.is_empty())
             .map(|l| if self.cased { fold(&l) } else { l })
             .collect()
     }

@@ -3,6 +3,8 @@
 //! (look-around, back-references) fall back to `fancy-regex`, which delegates to `regex` for
 //! everything else.
 
+use crate::ir::regex_classes;
+
 /// Compiled size limit: a pathological pattern is an error, not a hang or an OOM.
 const SIZE_LIMIT: usize = 1 << 22;
 
@@ -48,9 +50,10 @@ pub fn validate(pattern: &str, flags: &str) -> Result<(), String> {
     }
 }
 
-/// Compile `pattern` with Sigma flags (`i`, `m`, `s`, in any order).
+/// Compile `pattern` with Sigma flags (`i`, `m`, `s`, in any order), its `\d`, `\w`, `\s`
+/// and `\b` read as PCRE reads them (ASCII: [`crate::ir::regex_classes`]).
 pub fn compile(pattern: &str, flags: &str) -> Result<Regex, String> {
-    let mut b = regex::RegexBuilder::new(pattern);
+    let mut b = regex::RegexBuilder::new(&regex_classes::evaluator(pattern, false));
     b.case_insensitive(flags.contains('i'))
         .multi_line(flags.contains('m'))
         .dot_matches_new_line(flags.contains('s'))
@@ -63,7 +66,7 @@ pub fn compile(pattern: &str, flags: &str) -> Result<Regex, String> {
             if !flags.is_empty() {
                 prefix = format!("(?{})", flags);
             }
-            let full = format!("{prefix}{pattern}");
+            let full = format!("{prefix}{}", regex_classes::evaluator(pattern, true));
             match fancy_regex::RegexBuilder::new(&full)
                 .delegate_size_limit(SIZE_LIMIT)
                 .backtrack_limit(100_000)

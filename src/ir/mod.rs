@@ -5,11 +5,13 @@
 //! `1 of x*`), which is what the Sigma writer and the formatter need; [`norm`] derives the
 //! semantic form ([`norm::Expr`]) that targets and the evaluator consume.
 
+pub mod case;
 pub mod check;
 pub mod json;
 pub mod modifier;
 pub mod name;
 pub mod norm;
+pub mod regex_classes;
 pub mod string;
 
 use indexmap::IndexMap;

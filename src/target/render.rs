@@ -141,6 +141,17 @@ pub fn regex_escape(text: &str, out: &mut String) {
 
 /// An anchored regex with exactly the pattern's meaning: `*` any run (newlines included),
 /// `?` one character, case-insensitive unless `cased`.
+/// `p` with its literal text lowered as detc lowers it ([`crate::ir::case`]).
+fn folded(p: &SigmaString) -> SigmaString {
+    let mut p = p.clone();
+    for piece in &mut p.pieces {
+        if let Piece::Lit(t) = piece {
+            *t = crate::ir::case::fold(t);
+        }
+    }
+    p
+}
+
 pub fn pattern_regex(p: &SigmaString, cased: bool) -> String {
     let mut out = String::from(if cased { "(?s)^" } else { "(?is)^" });
     for piece in &p.pieces {
@@ -657,6 +668,16 @@ impl<'a> Renderer<'a> {
             .map_err(|c| Unsupported::at(span, format!("the character {:?} in a string", c)))
     }
 
+    /// `{value_lower}`: the literal lowered as detc lowers it, quoted; empty when the template
+    /// does not use it.
+    fn lit_lower(&self, template: &str, text: &str, span: Span) -> Result<String, Unsupported> {
+        if template.contains("{value_lower}") {
+            self.lit(&crate::ir::case::fold(text), span)
+        } else {
+            Ok(String::new())
+        }
+    }
+
     fn pattern(&self, p: &SigmaString) -> Option<String> {
         let d = self.dialect;
         let mut out = d.string.quote.clone();
@@ -731,7 +752,15 @@ impl<'a> Renderer<'a> {
                 if !fl.is_empty() {
                     re.push_str(&format!("(?{fl})"));
                 }
-                re.push_str(pattern);
+                let classes = &self.dialect.regex_classes;
+                re.push_str(&crate::ir::regex_classes::rewrite(
+                    pattern,
+                    &crate::ir::regex_classes::Spelling {
+                        outside: &|c| classes.outside.get(&c).map(String::as_str),
+                        in_set: &|c| classes.in_set.get(&c).map(String::as_str),
+                        lift: &|c| classes.lift.contains(&c),
+                    },
+                ));
                 let q = self.regex_lit(&self.regex_text(re, flags.multi_line), span)?;
                 let kind = if field.is_some() {
                     Kind::Regex
@@ -940,9 +969,18 @@ impl<'a> Renderer<'a> {
                 match self.lit(&text, span) {
                     Ok(v) => {
                         let pat = self.pattern(p).unwrap_or_default();
+                        let vl = self.lit_lower(t, &text, span)?;
                         return Ok((
                             kind,
-                            fill(t, &[("field", fld), ("value", &v), ("pattern", &pat)]),
+                            fill(
+                                t,
+                                &[
+                                    ("field", fld),
+                                    ("value", &v),
+                                    ("value_lower", &vl),
+                                    ("pattern", &pat),
+                                ],
+                            ),
                         ));
                     }
                     Err(e) => first_err = Some(e),
@@ -958,6 +996,11 @@ impl<'a> Renderer<'a> {
             return Ok((wk, fill(t, &[("field", fld), ("pattern", &pat)])));
         }
         if self.dialect.wildcard_regex {
+            if let (false, Some(t)) = (cased, self.template(Kind::RegexLower)) {
+                let re = pattern_regex(&folded(p), true);
+                let re = self.lit(&self.regex_text(re, false), span)?;
+                return Ok((Kind::RegexLower, fill(t, &[("field", fld), ("regex", &re)])));
+            }
             if let Some(t) = self.template(Kind::Regex) {
                 let re = self.lit(&self.regex_text(pattern_regex(p, cased), false), span)?;
                 return Ok((Kind::Regex, fill(t, &[("field", fld), ("regex", &re)])));
@@ -989,8 +1032,8 @@ impl<'a> Renderer<'a> {
                 Kind::Keyword
             };
             if let Some(tpl) = self.template(kind) {
-                if let Ok(v) = self.lit(t, span) {
-                    return Ok((kind, fill(tpl, &[("value", &v)])));
+                if let (Ok(v), Ok(vl)) = (self.lit(t, span), self.lit_lower(tpl, t, span)) {
+                    return Ok((kind, fill(tpl, &[("value", &v), ("value_lower", &vl)])));
                 }
             }
         }
@@ -998,6 +1041,13 @@ impl<'a> Renderer<'a> {
             if let (Some(t), Some(pat)) = (self.template(Kind::KeywordWildcard), self.pattern(p)) {
                 return Ok((Kind::KeywordWildcard, fill(t, &[("pattern", &pat)])));
             }
+        }
+        if let (false, Some(t)) = (cased, self.template(Kind::KeywordRegexLower)) {
+            let re = self.lit(
+                &self.regex_text(pattern_regex(&folded(p), true), false),
+                span,
+            )?;
+            return Ok((Kind::KeywordRegexLower, fill(t, &[("regex", &re)])));
         }
         if let Some(t) = self.template(Kind::KeywordRegex) {
             let re = self.lit(&self.regex_text(pattern_regex(p, cased), false), span)?;

@@ -212,6 +212,11 @@ pub struct Dialect {
     /// `\z`). Absent: regexes are written as they are.
     #[serde(default)]
     pub regex_end: Option<String>,
+    /// How the engine must write `\d`, `\w`, `\s`, `\b` and their negations so that they mean
+    /// what Sigma's (PCRE's) ASCII classes mean ([`crate::ir::regex_classes`]), keyed by the
+    /// letter after the backslash. Escapes not listed are written as the rule wrote them.
+    #[serde(default)]
+    pub regex_classes: RegexClasses,
     /// Expression templates per matcher kind (see [`Kind`]); a missing kind is not expressible.
     pub matchers: BTreeMap<Kind, String>,
     /// Wrapping for predicates under an odd number of negations, for kinds whose test can be
@@ -232,6 +237,22 @@ pub struct Dialect {
     /// Comparison operator spellings (`eq`, `gt`, `gte`, `lt`, `lte`).
     #[serde(default)]
     pub cmp: BTreeMap<String, String>,
+}
+
+/// Replacements for class escapes in a rule's regex (`Dialect::regex_classes`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexClasses {
+    /// Outside a `[...]` set: letter -> replacement (`s: '[[:space:]]'`).
+    #[serde(default)]
+    pub outside: BTreeMap<char, String>,
+    /// Inside a set: letter -> replacement items (`s: '[:space:]'`).
+    #[serde(default)]
+    pub in_set: BTreeMap<char, String>,
+    /// Letters taken out of a non-negated set and written beside it (`(?:[rest]|outside)`),
+    /// for an engine whose `i` flag folds a set as a whole where PCRE does not fold the class.
+    #[serde(default)]
+    pub lift: Vec<char>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -297,7 +318,9 @@ pub struct JsonAccess {
 
 /// The kinds of predicate a dialect spells. Slots: `{field}`, `{value}` (quoted literal text),
 /// `{pattern}` (quoted pattern with wildcard tokens), `{regex}` (quoted regex), `{op}`, `{number}`,
-/// `{bool}`, `{net}` (quoted CIDR text), `{other}` (the other field).
+/// `{bool}`, `{net}` (quoted CIDR text), `{other}` (the other field), `{value_lower}` (the
+/// literal lowered as detc lowers it, [`crate::ir::case`], for a dialect whose own lowering
+/// of a literal could differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -313,6 +336,10 @@ pub enum Kind {
     Wildcard,
     WildcardCased,
     Regex,
+    /// A case-insensitive pattern as a case-sensitive regex over the field's lowered text
+    /// (the dialect lowers `{field}` itself, as detc does: [`crate::ir::case`]); `{regex}`
+    /// is written from the lowered pattern. Used before a `(?i)` regex when present.
+    RegexLower,
     Cidr4,
     Cidr6,
     /// IPv6 CIDR overlapping the IPv4-mapped range `::ffff:0:0/96`, where a platform that reads
@@ -335,6 +362,8 @@ pub enum Kind {
     /// Keyword with other wildcards (`{pattern}`) or as regex (`{regex}`).
     KeywordWildcard,
     KeywordRegex,
+    /// As `regex_lower`, for keywords.
+    KeywordRegexLower,
     FieldrefEq,
     FieldrefEqCased,
     FieldrefContains,
@@ -359,6 +388,7 @@ impl Kind {
             Kind::Wildcard => "wildcard",
             Kind::WildcardCased => "wildcard_cased",
             Kind::Regex => "regex",
+            Kind::RegexLower => "regex_lower",
             Kind::Cidr4 => "cidr4",
             Kind::Cidr6 => "cidr6",
             Kind::Cidr6Mapped => "cidr6_mapped",
@@ -373,6 +403,7 @@ impl Kind {
             Kind::KeywordCased => "keyword_cased",
             Kind::KeywordWildcard => "keyword_wildcard",
             Kind::KeywordRegex => "keyword_regex",
+            Kind::KeywordRegexLower => "keyword_regex_lower",
             Kind::FieldrefEq => "fieldref_eq",
             Kind::FieldrefEqCased => "fieldref_eq_cased",
             Kind::FieldrefContains => "fieldref_contains",
