@@ -66,12 +66,15 @@ pub fn compile(pattern: &str, flags: &str) -> Result<Regex, String> {
             if !flags.is_empty() {
                 prefix = format!("(?{})", flags);
             }
-            let full = format!("{prefix}{}", regex_classes::evaluator(pattern, true));
-            match fancy_regex::RegexBuilder::new(&full)
-                .delegate_size_limit(SIZE_LIMIT)
-                .backtrack_limit(100_000)
-                .build()
-            {
+            let fancy = |p: &str| {
+                fancy_regex::RegexBuilder::new(&format!("{prefix}{p}"))
+                    .delegate_size_limit(SIZE_LIMIT)
+                    .backtrack_limit(100_000)
+                    .build()
+            };
+            // fancy-regex cannot repeat a look-around, which `\b` becomes here: a repeated
+            // `\b` (`\b*`, meaningless but valid) keeps the pattern as written.
+            match fancy(&regex_classes::evaluator(pattern, true)).or_else(|_| fancy(pattern)) {
                 Ok(r) => Ok(Regex::Fancy(Box::new(r))),
                 Err(_) => Err(first_line(&fast_err.to_string())),
             }

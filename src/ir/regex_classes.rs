@@ -191,6 +191,7 @@ pub fn evaluator(re: &str, lookaround: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn ev(re: &str) -> String {
         evaluator(re, false).into_owned()
@@ -261,6 +262,39 @@ mod tests {
                         want(c),
                         "fancy {fl}{class} {c:?}"
                     );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Any pattern the regex crate accepts still compiles after the rewrite, and on ASCII
+        /// text (where PCRE's and Unicode's classes agree) it matches exactly as before, with
+        /// and without `i`.
+        #[test]
+        fn the_rewrite_keeps_valid_patterns_and_their_ascii_meaning(
+            toks in prop::collection::vec(prop::sample::select(vec![
+                r"\d", r"\D", r"\w", r"\W", r"\s", r"\S", r"\b", r"\B", r"\\", r"\.", "[", "]",
+                "^", "-", "a", "K", "_", " ", ".", "*", "+", "?", "(", ")", "|", "[:digit:]", "$",
+            ]), 0..12),
+            hay in r"[a-zA-Z0-9_ .\\\[\]^$:-]{0,12}",
+            ci in any::<bool>(),
+        ) {
+            let pat = format!("{}{}", if ci { "(?i)" } else { "" }, toks.concat());
+            if let Ok(before) = regex::Regex::new(&pat) {
+                let after = evaluator(&pat, false);
+                let after = regex::Regex::new(&after)
+                    .map_err(|e| TestCaseError::fail(format!("{pat} -> {after}: {e}")))?;
+                prop_assert_eq!(before.is_match(&hay), after.is_match(&hay), "{} {:?}", pat, hay);
+                // fancy-regex cannot repeat the look-around `\b` becomes (the evaluator then
+                // keeps the pattern as written: src/eval/regex.rs).
+                match fancy_regex::Regex::new(&evaluator(&pat, true)) {
+                    _ if fancy_regex::Regex::new(&pat).is_err() => {}
+                    Ok(fancy) => prop_assert_eq!(before.is_match(&hay), fancy.is_match(&hay).unwrap(), "fancy {} {:?}", pat, hay),
+                    Err(e) => prop_assert!(
+                        regex::Regex::new(r"\\[bB][*+?{]").unwrap().is_match(&pat),
+                        "fancy {} -> {}: {}", pat, evaluator(&pat, true), e
+                    ),
                 }
             }
         }
