@@ -4,6 +4,11 @@
 #[path = "common/skip.rs"]
 mod skip;
 
+#[path = "common/packs.rs"]
+pub mod packs;
+#[allow(unused_imports)] // not every target test walks a folder
+pub use packs::files_with_ext;
+
 use detc::diag::SourceId;
 use detc::ir::norm::{normalize, Expr, NormOptions};
 use detc::ir::Rule;
@@ -104,26 +109,4 @@ pub fn kusto_raw(t: &SpecBackend, queries: &[serde_json::Value]) -> Vec<serde_js
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "check.js failed");
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Every file under `dir` (recursively, in name order) whose extension is `ext`; nothing when
-/// `dir` does not exist.
-pub fn files_with_ext(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
-    fn walk(dir: &std::path::Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, ext, out);
-            } else if p.extension().is_some_and(|e| e == ext) {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, ext, &mut out);
-    out
 }
