@@ -10,7 +10,7 @@ pub mod packs;
 pub use packs::files_with_ext;
 
 use detc::diag::SourceId;
-use detc::ir::norm::{normalize, Expr, NormOptions};
+use detc::ir::norm::Expr;
 use detc::ir::Rule;
 use detc::target::spec_backend::SpecBackend;
 use detc::target::{load_spec_target, Backend, Compiled, Ctx, Outcome};
@@ -26,10 +26,14 @@ pub fn pack(text: &str) -> (Vec<Rule>, Vec<Option<Expr>>) {
     let (rules, diags) = detc::dsl::parse(SourceId(0), text);
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    let exprs = rules
-        .iter()
-        .map(|r| normalize(r, NormOptions::default()).ok())
-        .collect();
+    let exprs = packs::normalized(&rules);
+    (rules, exprs)
+}
+
+/// Read Sigma YAML (a rule named `t`) into rules and their normalised conditions.
+pub fn sigma_pack(yaml: &str) -> (Vec<Rule>, Vec<Option<Expr>>) {
+    let rules = detc::sigma::read_named(SourceId(0), yaml, "t").0;
+    let exprs = packs::normalized(&rules);
     (rules, exprs)
 }
 

@@ -9,7 +9,7 @@ use super::skip;
 use std::path::{Path, PathBuf};
 
 use detc::diag::SourceId;
-use detc::ir::norm::{normalize, NormOptions};
+use detc::ir::norm::{normalize, Expr, NormOptions};
 use detc::ir::Rule;
 use detc::target::{load_spec_target, Backend, Ctx, Outcome};
 
@@ -73,13 +73,18 @@ pub fn sigmahq() -> Option<Vec<Rule>> {
     Some(rules)
 }
 
+/// Each rule's normalised condition (`None` where it does not normalise).
+pub fn normalized(rules: &[Rule]) -> Vec<Option<Expr>> {
+    rules
+        .iter()
+        .map(|r| normalize(r, NormOptions::default()).ok())
+        .collect()
+}
+
 /// Compile every rule of `rules` for the spec target `target`: each rule with its outcome, in
 /// rule order.
 pub fn compile_all<'r>(rules: &'r [Rule], target: &str) -> Vec<(&'r Rule, Outcome)> {
-    let exprs: Vec<_> = rules
-        .iter()
-        .map(|r| normalize(r, NormOptions::default()).ok())
-        .collect();
+    let exprs = normalized(rules);
     let cx = Ctx {
         rules,
         exprs: &exprs,
