@@ -29,6 +29,15 @@ struct Run {
     err: String,
 }
 
+impl Run {
+    /// Assert that stderr holds each of `texts`.
+    fn says(&self, texts: &[&str]) {
+        for t in texts {
+            assert!(self.err.contains(t), "no `{t}` in:\n{}", self.err);
+        }
+    }
+}
+
 fn run(dir: &Path, args: &[&str]) -> Run {
     let o = detc(dir, args);
     Run {
@@ -46,6 +55,13 @@ fn match_events(rule: &str, events: &[&Path]) -> Run {
     let evs: Vec<String> = events.iter().map(|p| p.display().to_string()).collect();
     args.extend(evs.iter().map(String::as_str));
     run(dir.path(), &args)
+}
+
+/// `match_events` of `rule` over `bytes` written to `dir/name`.
+fn match_file(rule: &str, dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> Run {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    match_events(rule, &[&p])
 }
 
 fn matched_indexes(out: &str) -> Vec<u64> {
@@ -92,9 +108,7 @@ fn crc32(data: &[u8]) -> u32 {
 #[test]
 fn the_padded_chunk_is_a_valid_file() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("good.evtx");
-    std::fs::write(&p, one_good_chunk()).unwrap();
-    let r = match_events(ANY_EVENT, &[&p]);
+    let r = match_file(ANY_EVENT, dir.path(), "good.evtx", one_good_chunk());
     assert_eq!(matched_indexes(&r.out), vec![0], "{}", r.err);
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(!r.err.contains("error"), "{}", r.err);
@@ -106,13 +120,11 @@ fn zeroed_evtx_chunk_is_an_error() {
     let r = match_events(ANY_EVENT, &[&p]);
     assert_eq!(r.code, 1, "{}", r.err);
     assert!(r.out.is_empty());
-    assert!(
-        r.err.contains("error[bad-evtx]")
-            && r.err.contains("evtx_zero_chunks.evtx")
-            && r.err.contains("chunk 0 (bytes 4096..69632) is all zeros"),
-        "{}",
-        r.err
-    );
+    r.says(&[
+        "error[bad-evtx]",
+        "evtx_zero_chunks.evtx",
+        "chunk 0 (bytes 4096..69632) is all zeros",
+    ]);
 }
 
 #[test]
@@ -121,20 +133,13 @@ fn zeroed_chunk_after_a_good_one_keeps_the_good_records() {
     let mut b = one_good_chunk();
     b.resize(4096 + 2 * 65536, 0);
     set_chunk_count(&mut b, 2);
-    let p = dir.path().join("two.evtx");
-    std::fs::write(&p, &b).unwrap();
-    let r = match_events(ANY_EVENT, &[&p]);
+    let r = match_file(ANY_EVENT, dir.path(), "two.evtx", &b);
     assert_eq!(matched_indexes(&r.out), vec![0], "{}", r.err);
-    assert!(
-        r.err.contains("chunk 1 (bytes 69632..135168) is all zeros"),
-        "{}",
-        r.err
-    );
+    r.says(&["chunk 1 (bytes 69632..135168) is all zeros"]);
     assert_eq!(r.code, 1);
     // Zeroed chunks past the ones the header counts are unused space: nothing to say.
     set_chunk_count(&mut b, 1);
-    std::fs::write(&p, &b).unwrap();
-    let r = match_events(ANY_EVENT, &[&p]);
+    let r = match_file(ANY_EVENT, dir.path(), "two.evtx", &b);
     assert_eq!((r.code, matched_indexes(&r.out)), (0, vec![0]), "{}", r.err);
 }
 
@@ -143,28 +148,19 @@ fn truncated_evtx_is_an_error_and_its_whole_records_are_read() {
     let p = fixture("evtx_trunc_34816.evtx");
     let r = match_events(ANY_EVENT, &[&p]);
     assert_eq!(matched_indexes(&r.out), vec![0], "{}", r.err);
-    assert!(
-        r.err.contains("error[truncated-evtx]")
-            && r.err.contains("evtx_trunc_34816.evtx")
-            && r.err
-                .contains("ends inside chunk 0, 30720 of its 65536 bytes in (file offset 34816)"),
-        "{}",
-        r.err
-    );
+    r.says(&[
+        "error[truncated-evtx]",
+        "evtx_trunc_34816.evtx",
+        "ends inside chunk 0, 30720 of its 65536 bytes in (file offset 34816)",
+    ]);
     assert_eq!(r.code, 1, "docs/MATCH.md: bad records give exit 1");
 
     // Cut inside the record: nothing of it is read, and the diagnostic says so.
     let dir = tempfile::tempdir().unwrap();
     let b = std::fs::read(&p).unwrap();
-    let cut = dir.path().join("cut.evtx");
-    std::fs::write(&cut, &b[..4096 + 1000]).unwrap();
-    let r = match_events(ANY_EVENT, &[&cut]);
+    let r = match_file(ANY_EVENT, dir.path(), "cut.evtx", &b[..4096 + 1000]);
     assert!(r.out.is_empty(), "{}", r.out);
-    assert!(
-        r.err.contains("0 of its 1 record(s) were read"),
-        "{}",
-        r.err
-    );
+    r.says(&["0 of its 1 record(s) were read"]);
     assert_eq!(r.code, 1);
 }
 
@@ -173,16 +169,9 @@ fn chunks_missing_from_the_end_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut b = one_good_chunk();
     set_chunk_count(&mut b, 3);
-    let p = dir.path().join("short.evtx");
-    std::fs::write(&p, &b).unwrap();
-    let r = match_events(ANY_EVENT, &[&p]);
+    let r = match_file(ANY_EVENT, dir.path(), "short.evtx", &b);
     assert_eq!(matched_indexes(&r.out), vec![0], "{}", r.err);
-    assert!(
-        r.err
-            .contains("the file header counts 3 chunk(s) but the file holds 1"),
-        "{}",
-        r.err
-    );
+    r.says(&["the file header counts 3 chunk(s) but the file holds 1"]);
     assert_eq!(r.code, 1);
 }
 
@@ -191,17 +180,13 @@ fn a_corrupt_chunk_says_where_it_is_and_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let mut b = one_good_chunk();
     b[4096..4104].copy_from_slice(b"XXXXXXXX");
-    let p = dir.path().join("magic.evtx");
-    std::fs::write(&p, &b).unwrap();
-    let r = match_events(ANY_EVENT, &[&p]);
-    assert!(
-        r.err.contains("chunk number 0")
-            && r.err.contains("Invalid EVTX chunk header magic")
-            && r.err.contains("corrupt EVTX chunk")
-            && r.err.contains("chunk 0 starts at file offset 4096"),
-        "{}",
-        r.err
-    );
+    let r = match_file(ANY_EVENT, dir.path(), "magic.evtx", &b);
+    r.says(&[
+        "chunk number 0",
+        "Invalid EVTX chunk header magic",
+        "corrupt EVTX chunk",
+        "chunk 0 starts at file offset 4096",
+    ]);
     assert_eq!(r.code, 1);
 }
 
@@ -219,9 +204,7 @@ fn a_byte_order_mark_before_json_events_is_accepted() {
         ("a.json", "\u{feff}[{\"Image\": \"x\"}]\n"),
         ("b.json", "\u{feff}{\n  \"Image\": \"x\"\n}\n"),
     ] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        let r = match_events(ANY_IMAGE, &[&p]);
+        let r = match_file(ANY_IMAGE, dir.path(), name, text);
         assert_eq!(
             (r.code, matched_indexes(&r.out)),
             (0, vec![0]),
@@ -250,83 +233,77 @@ fn utf16_json_events_are_read() {
         }
         out
     };
-    let p = dir.path().join("ps.jsonl");
-    std::fs::write(
-        &p,
+    let r = match_file(
+        ANY_IMAGE,
+        dir.path(),
+        "ps.jsonl",
         utf16(
             "{\"Image\": \"a\"}\r\n{\"Image\": \"\u{e9}\u{1f600}\"}\r\n",
             true,
         ),
-    )
-    .unwrap();
-    let r = match_events(ANY_IMAGE, &[&p]);
+    );
     assert_eq!(
         (r.code, matched_indexes(&r.out)),
         (0, vec![0, 1]),
         "{}",
         r.err
     );
-    let p = dir.path().join("be.json");
-    std::fs::write(&p, utf16("[{\"Image\": \"a\"},\n {\"Image\": }]\n", false)).unwrap();
-    let r = match_events(ANY_IMAGE, &[&p]);
-    assert!(
-        r.err.contains("line 2, column 12: invalid JSON"),
-        "{}",
-        r.err
+    let r = match_file(
+        ANY_IMAGE,
+        dir.path(),
+        "be.json",
+        utf16("[{\"Image\": \"a\"},\n {\"Image\": }]\n", false),
     );
+    r.says(&["line 2, column 12: invalid JSON"]);
     assert_eq!(r.code, 1);
     // An unpaired surrogate: the file cannot be read, and the diagnostic says where.
-    let p = dir.path().join("bad.json");
-    std::fs::write(&p, [0xFF, 0xFE, b'{', 0, 0x00, 0xD8, b'"', 0]).unwrap();
-    let r = match_events(ANY_IMAGE, &[&p]);
-    assert!(
-        r.err
-            .contains("the file is UTF-16 (little-endian) but is not valid UTF-16 at byte 4"),
-        "{}",
-        r.err
+    let r = match_file(
+        ANY_IMAGE,
+        dir.path(),
+        "bad.json",
+        [0xFF, 0xFE, b'{', 0, 0x00, 0xD8, b'"', 0],
     );
+    r.says(&["the file is UTF-16 (little-endian) but is not valid UTF-16 at byte 4"]);
     assert_eq!(r.code, 2);
 }
 
 #[test]
 fn json_errors_give_the_line_and_column_in_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("e.jsonl");
     // Record 3 is on line 5 (line 2 is blank), its error at column 8.
-    std::fs::write(
-        &p,
+    let r = match_file(
+        ANY_IMAGE,
+        dir.path(),
+        "e.jsonl",
         "{\"Image\": 1}\n\n{\"Image\": 2}\n{\"Image\": 3}\n {\"a\": x}\n{\"Image\": 5}\n",
-    )
-    .unwrap();
-    let r = match_events(ANY_IMAGE, &[&p]);
-    assert_eq!(matched_indexes(&r.out), vec![0, 1, 2, 4], "{}", r.err);
-    assert!(
-        r.err
-            .contains("record 3: line 5, column 8: invalid JSON: expected value"),
-        "{}",
-        r.err
     );
+    assert_eq!(matched_indexes(&r.out), vec![0, 1, 2, 4], "{}", r.err);
+    r.says(&["record 3: line 5, column 8: invalid JSON: expected value"]);
     assert!(!r.err.contains("line 1 column"), "{}", r.err);
     assert_eq!(r.code, 1);
 
     // Pretty-printed objects: the line counts from the start of the file, also after a
     // first error made the reader resume further down.
-    let p = dir.path().join("p.json");
-    std::fs::write(
-        &p,
+    let r = match_file(
+        ANY_IMAGE,
+        dir.path(),
+        "p.json",
         "{\n  \"Image\": 1\n}\n{\n  \"Image\": ,\n}\n{\n  \"Image\": 3\n}\n{\n  \"Image\" 4\n}\n",
-    )
-    .unwrap();
-    let r = match_events(ANY_IMAGE, &[&p]);
+    );
     assert_eq!(matched_indexes(&r.out), vec![0, 2], "{}", r.err);
-    assert!(r.err.contains("record 1: line 5, column 12"), "{}", r.err);
-    assert!(r.err.contains("record 3: line 11, column 11"), "{}", r.err);
+    r.says(&[
+        "record 1: line 5, column 12",
+        "record 3: line 11, column 11",
+    ]);
 
     // A JSON array: the error's line in the file.
-    let p = dir.path().join("a.json");
-    std::fs::write(&p, "\n[\n  {\"Image\": 1},\n  {\"Image\": }\n]\n").unwrap();
-    let r = match_events(ANY_IMAGE, &[&p]);
-    assert!(r.err.contains("line 4, column 13"), "{}", r.err);
+    let r = match_file(
+        ANY_IMAGE,
+        dir.path(),
+        "a.json",
+        "\n[\n  {\"Image\": 1},\n  {\"Image\": }\n]\n",
+    );
+    r.says(&["line 4, column 13"]);
 }
 
 #[test]
@@ -337,17 +314,15 @@ fn an_events_folder_without_event_files_is_said() {
     std::fs::write(empty.join("notes.txt"), "not events").unwrap();
     let r = match_events(ANY_IMAGE, &[&empty]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.err.contains("error[no-event-files]")
-            && r.err.contains("nothing_here")
-            && r.err.contains(".json, .jsonl, .ndjson, .evtx"),
-        "{}",
-        r.err
-    );
+    r.says(&[
+        "error[no-event-files]",
+        "nothing_here",
+        ".json, .jsonl, .ndjson, .evtx",
+    ]);
     // With event files elsewhere it is a warning, and the run goes on.
     let r = match_events(ANY_IMAGE, &[&empty, &fixture("bom.jsonl")]);
     assert_eq!((r.code, matched_indexes(&r.out)), (0, vec![0]), "{}", r.err);
-    assert!(r.err.contains("warning[no-event-files]"), "{}", r.err);
+    r.says(&["warning[no-event-files]"]);
 }
 
 // ---- rule files ----
@@ -399,8 +374,7 @@ correlation:
     .unwrap();
     let r = run(dir.path(), &["check", "c.yml", "-t", "sigma"]);
     assert_eq!(r.code, 1, "{}", r.err);
-    assert!(r.err.contains("c.yml:11:5"), "{}", r.err);
-    assert!(r.err.contains("c.yml:22:9"), "{}", r.err);
+    r.says(&["c.yml:11:5", "c.yml:22:9"]);
     assert_eq!(
         r.err.matches("error[duplicate-key]").count(),
         2,
@@ -488,8 +462,7 @@ fn a_byte_order_mark_before_rules_is_accepted() {
     std::fs::write(dir.path().join("e.det"), "\u{feff}id nope\n").unwrap();
     std::fs::write(dir.path().join("e.yml"), "\u{feff}title: t: x\n").unwrap();
     let r = run(dir.path(), &["check", "e.det", "e.yml", "-t", "sigma"]);
-    assert!(r.err.contains("e.det:1:1"), "{}", r.err);
-    assert!(r.err.contains("e.yml:1:9"), "{}", r.err);
+    r.says(&["e.det:1:1", "e.yml:1:9"]);
 }
 
 #[test]
@@ -515,12 +488,8 @@ fn match_reports_an_invalid_uuid_and_skips_the_rule() {
         dir.path(),
         &["match", "--rules", "bad.det", "good.det", "--events", ev],
     );
-    assert!(check.err.contains("error[invalid-uuid]"), "{}", check.err);
-    assert!(
-        m.err.contains("error[invalid-uuid]") && m.err.contains("bad.det:3:6"),
-        "{}",
-        m.err
-    );
+    check.says(&["error[invalid-uuid]"]);
+    m.says(&["error[invalid-uuid]", "bad.det:3:6"]);
     assert_eq!(
         m.err.matches("invalid-uuid").count(),
         1,
@@ -537,8 +506,7 @@ fn match_reports_an_invalid_uuid_and_skips_the_rule() {
     assert_eq!(m.code, 1);
     // `detc test` reports it too and does not run its examples.
     let t = run(dir.path(), &["test", "bad.det"]);
-    assert!(t.err.contains("error[invalid-uuid]"), "{}", t.err);
-    assert!(t.err.contains("0 example(s)"), "{}", t.err);
+    t.says(&["error[invalid-uuid]", "0 example(s)"]);
     assert_eq!(t.code, 1);
 }
 
@@ -650,15 +618,12 @@ correlation:
             ev.to_str().unwrap(),
         ],
     );
-    assert!(r.err.contains("error[invalid-uuid]"), "{}", r.err);
-    assert!(
-        r.err.contains("warning[correlation-skipped]")
-            && r.err
-                .contains("the rule `base_rule` it refers to has errors")
-            && r.err.contains("c.yml:15:13"),
-        "{}",
-        r.err
-    );
+    r.says(&[
+        "error[invalid-uuid]",
+        "warning[correlation-skipped]",
+        "the rule `base_rule` it refers to has errors",
+        "c.yml:15:13",
+    ]);
     assert!(!r.err.contains("unknown-rule"), "{}", r.err);
     assert_eq!(r.code, 1);
 }
@@ -697,9 +662,11 @@ fn unknown_correlation_reference_is_said_once() {
     let r = run(t.path(), &["build", "c.det", "--out", "dist"]);
     assert_eq!(r.code, 0, "{}", r.err);
     assert_eq!(r.err.matches("warning[").count(), 1, "{}", r.err);
-    assert!(r.err.contains("warning[unknown-rule]"), "{}", r.err);
-    assert!(r.err.contains("c.det:4:9"), "{}", r.err);
-    assert!(r.err.contains("did you mean `failed_logon`?"), "{}", r.err);
+    r.says(&[
+        "warning[unknown-rule]",
+        "c.det:4:9",
+        "did you mean `failed_logon`?",
+    ]);
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(t.path().join("dist/manifest.json")).unwrap(),
     )

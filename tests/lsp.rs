@@ -3,6 +3,9 @@
 //! `detc test` and `detc fmt` say for the same text.
 
 mod common;
+#[macro_use]
+#[path = "common/lsp_rule.rs"]
+mod lsp_rule;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -166,23 +169,12 @@ fn uri(p: &Path) -> String {
     format!("file://{}", p.canonicalize().unwrap().display())
 }
 
-const RULE: &str = r#"rule net_user_add {
-  title "net user add"
-  id 5c6f2f0e-0000-4000-8000-000000000001
-  status experimental
-  level high
-  attack T1136.001
-  logsource product=windows category=process_creation
-
-  net = Image endwith "\net.exe"
-  add = CommandLine contains all "user", "/add"
-
-  condition net and add
-
+const RULE: &str = net_user_add!(
+    r#"
   test hit { Image: "C:\Windows\System32\net.exe", CommandLine: "net user bob /add" }
   test hit { Image: "C:\Windows\System32\cmd.exe", CommandLine: "net user bob /add" }
-}
-"#;
+"#
+);
 
 const CORRELATION: &str = r#"correlation many_adds {
   title "Many accounts added"

@@ -4,26 +4,16 @@
 //! compiled queries (tests/nvim/session.lua drives it). Without `nvim` the test says so on one
 //! line and passes; CI installs Neovim (.ci/run).
 
+#[macro_use]
+#[path = "common/lsp_rule.rs"]
+mod lsp_rule;
 #[path = "common/skip.rs"]
 mod skip;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RULE: &str = r#"rule net_user_add {
-  title "net user add"
-  id 5c6f2f0e-0000-4000-8000-000000000001
-  status experimental
-  level high
-  attack T1136.001
-  logsource product=windows category=process_creation
-
-  net = Image endwith "\net.exe"
-  add = CommandLine contains all "user", "/add"
-
-  condition net and add
-}
-"#;
+const RULE: &str = net_user_add!("");
 
 #[test]
 fn neovim_shows_detc_diagnostics_and_applies_its_fix() {

@@ -109,30 +109,73 @@ fn title_of(path: &Path) -> String {
         .to_string()
 }
 
+/// A rule of our own: title, logsource and detection (YAML lines, unindented).
+type Own<'a> = (&'a str, &'a str, &'a str);
+
+/// A hit: rule title, event file name, record index.
+type Hit<'a> = (&'a str, &'a str, u64);
+
+/// Write `own` rules into `d`.
+fn own_rules(d: &Path, own: &[Own]) -> Vec<PathBuf> {
+    own.iter()
+        .map(|(title, logsource, detection)| rule(d, title, logsource, detection))
+        .collect()
+}
+
+/// One `detc match` run over `events` with rules of our own and a product's SigmaHQ rules.
+struct Case<'a> {
+    own: &'a [Own<'a>],
+    /// SigmaHQ rules (paths under `rules/`), each with the (event file, record) pairs it must
+    /// match; a rule missing from `../shared` is left out, and so are its hits.
+    corpus: &'a [(&'a str, &'a [(&'a str, u64)])],
+    events: &'a [PathBuf],
+    extra: &'a [&'a str],
+    /// The hits of our own rules, all of them.
+    want: &'a [Hit<'a>],
+}
+
+impl Case<'_> {
+    /// Write the rules into `d`, run, and assert exit 0 and exactly the wanted hits; the run is
+    /// returned for further checks.
+    fn check(&self, d: &Path) -> Run {
+        let mut rules = own_rules(d, self.own);
+        let mut want = hits(self.want);
+        for (rel, corpus_hits) in self.corpus {
+            if let Some(c) = corpus(rel) {
+                let t = title_of(&c);
+                want.extend(
+                    corpus_hits
+                        .iter()
+                        .map(|(f, i)| (t.clone(), f.to_string(), *i)),
+                );
+                rules.push(c);
+            }
+        }
+        let r = run(&rules, self.events, self.extra);
+        assert_eq!(r.code, 0, "{:?}: {}", self.events, r.stderr);
+        assert_eq!(r.hits, want, "{:?}: {}", self.events, r.stderr);
+        r
+    }
+}
+
+const ANY_ACCESS_KEY: Own = (
+    "any access key",
+    "product: aws\nservice: cloudtrail",
+    "selection:\n    eventName: CreateAccessKey\ncondition: selection",
+);
+
+const FAILED_ROOT_LOGIN: Own = (
+    "failed root login",
+    "product: linux\nservice: auditd",
+    "selection:\n    type: USER_LOGIN\n    res: failed\ncondition: selection",
+);
+
 #[test]
 fn cloudtrail_log_files_plain_and_gzip() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let start = rule(
-        d,
-        "instance started",
-        "product: aws\nservice: cloudtrail",
-        "selection:\n    eventName: StartInstances\n    requestParameters.instancesSet.items.instanceId: i-EXAMPLE56126103cb\ncondition: selection",
-    );
-    let by_richard = rule(
-        d,
-        "key made by richard",
-        "product: aws\nservice: cloudtrail",
-        "selection:\n    eventName: CreateAccessKey\n    userIdentity.userName: Richard\ncondition: selection",
-    );
-    // Routing: CloudTrail records are not Azure activity.
-    let azure = rule(
-        d,
-        "azure lookalike",
-        "product: azure\nservice: activitylogs",
-        "selection:\n    eventName: CreateAccessKey\ncondition: selection",
-    );
-    let gz = d.join("888888888888_CloudTrail_us-east-1_20230719T2115Z_EXAMPLE.json.gz");
+    const GZ: &str = "888888888888_CloudTrail_us-east-1_20230719T2115Z_EXAMPLE.json.gz";
+    let gz = d.join(GZ);
     let mut enc = flate2::write::GzEncoder::new(
         std::fs::File::create(&gz).unwrap(),
         flate2::Compression::default(),
@@ -140,25 +183,41 @@ fn cloudtrail_log_files_plain_and_gzip() {
     enc.write_all(&std::fs::read(fixture("cloudtrail.json")).unwrap())
         .unwrap();
     enc.finish().unwrap();
-    let gz_name = gz.file_name().unwrap().to_str().unwrap().to_string();
-    let mut rules = vec![start, by_richard, azure];
-    let corpus_rule = corpus("cloud/aws/cloudtrail/aws_iam_backdoor_users_keys.yml");
-    rules.extend(corpus_rule.clone());
-    let r = run(&rules, &[fixture("cloudtrail.json"), gz], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let mut want = BTreeSet::new();
-    for f in ["cloudtrail.json", gz_name.as_str()] {
-        want.extend(hits(&[
+    let f = "cloudtrail.json";
+    let r = Case {
+        own: &[
+            (
+                "instance started",
+                "product: aws\nservice: cloudtrail",
+                "selection:\n    eventName: StartInstances\n    requestParameters.instancesSet.items.instanceId: i-EXAMPLE56126103cb\ncondition: selection",
+            ),
+            (
+                "key made by richard",
+                "product: aws\nservice: cloudtrail",
+                "selection:\n    eventName: CreateAccessKey\n    userIdentity.userName: Richard\ncondition: selection",
+            ),
+            // Routing: CloudTrail records are not Azure activity.
+            (
+                "azure lookalike",
+                "product: azure\nservice: activitylogs",
+                "selection:\n    eventName: CreateAccessKey\ncondition: selection",
+            ),
+        ],
+        // CreateAccessKey by IAM (records 0 and 1), not the EC2 call (record 2).
+        corpus: &[(
+            "cloud/aws/cloudtrail/aws_iam_backdoor_users_keys.yml",
+            &[(f, 0), (f, 1), (GZ, 0), (GZ, 1)],
+        )],
+        events: &[fixture(f), gz],
+        extra: &[],
+        want: &[
             ("instance started", f, 2),
             ("key made by richard", f, 1),
-        ]));
-        if let Some(c) = &corpus_rule {
-            // CreateAccessKey by IAM (records 0 and 1), not the EC2 call (record 2).
-            let t = title_of(c);
-            want.extend(hits(&[(&t, f, 0), (&t, f, 1)]));
-        }
+            ("instance started", GZ, 2),
+            ("key made by richard", GZ, 1),
+        ],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(d);
     assert!(r.stderr.contains("2 file(s), 6 event(s)"), "{}", r.stderr);
 }
 
@@ -167,12 +226,6 @@ fn cloudtrail_log_files_plain_and_gzip() {
 fn one_line_envelope_over_the_line_limit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let any_key = rule(
-        d,
-        "any access key",
-        "product: aws\nservice: cloudtrail",
-        "selection:\n    eventName: CreateAccessKey\ncondition: selection",
-    );
     let big = serde_json::json!({"Records": [
         {"eventSource": "iam.amazonaws.com", "awsRegion": "us-east-1", "eventName": "ListUsers",
          "requestParameters": {"pad": "x".repeat(17 << 20)}},
@@ -180,176 +233,166 @@ fn one_line_envelope_over_the_line_limit() {
     ]});
     let file = d.join("big_cloudtrail.json");
     std::fs::write(&file, big.to_string()).unwrap();
-    let r = run(&[any_key], &[file], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(
-        r.hits,
-        hits(&[("any access key", "big_cloudtrail.json", 1)]),
-        "{}",
-        r.stderr
-    );
+    Case {
+        own: &[ANY_ACCESS_KEY],
+        corpus: &[],
+        events: &[file],
+        extra: &[],
+        want: &[("any access key", "big_cloudtrail.json", 1)],
+    }
+    .check(d);
 }
 
 #[test]
 fn azure_event_hub_records_by_category() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let signin = rule(
-        d,
-        "single factor legacy auth",
-        "product: azure\nservice: signinlogs",
-        "selection:\n    ResultType: 0\n    AuthenticationRequirement: singleFactorAuthentication\n    userAgent|contains: BAV2ROPC\n    DeviceDetail.trusttype: ''\ncondition: selection",
-    );
-    let audit = rule(
-        d,
-        "role assigned",
-        "product: azure\nservice: auditlogs",
-        "selection:\n    Category: RoleManagement\n    targetResources.type: Role\ncondition: selection",
-    );
-    // The sign-in's caller IP: an activity log rule must not see the sign-in record.
-    let activity_ip = rule(
-        d,
-        "activity from ip",
-        "product: azure\nservice: activitylogs",
-        "selection:\n    callerIpAddress: 198.51.100.7\ncondition: selection",
-    );
-    let activity_start = rule(
-        d,
-        "vm started",
-        "product: azure\nservice: activitylogs",
-        "selection:\n    CategoryValue: Administrative\n    operationName|endswith: /START/ACTION\ncondition: selection",
-    );
-    let mut rules = vec![signin, audit, activity_ip, activity_start];
-    let c = corpus("cloud/azure/activity_logs/azure_network_security_modified_or_deleted.yml");
-    rules.extend(c.clone());
-    let r = run(&rules, &[fixture("azure_eventhub.json")], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     let f = "azure_eventhub.json";
-    let mut want = hits(&[
-        ("single factor legacy auth", f, 2),
-        ("role assigned", f, 3),
-        ("vm started", f, 1),
-    ]);
-    if let Some(c) = &c {
-        want.extend(hits(&[(&title_of(c), f, 0)]));
+    Case {
+        own: &[
+            (
+                "single factor legacy auth",
+                "product: azure\nservice: signinlogs",
+                "selection:\n    ResultType: 0\n    AuthenticationRequirement: singleFactorAuthentication\n    userAgent|contains: BAV2ROPC\n    DeviceDetail.trusttype: ''\ncondition: selection",
+            ),
+            (
+                "role assigned",
+                "product: azure\nservice: auditlogs",
+                "selection:\n    Category: RoleManagement\n    targetResources.type: Role\ncondition: selection",
+            ),
+            // The sign-in's caller IP: an activity log rule must not see the sign-in record.
+            (
+                "activity from ip",
+                "product: azure\nservice: activitylogs",
+                "selection:\n    callerIpAddress: 198.51.100.7\ncondition: selection",
+            ),
+            (
+                "vm started",
+                "product: azure\nservice: activitylogs",
+                "selection:\n    CategoryValue: Administrative\n    operationName|endswith: /START/ACTION\ncondition: selection",
+            ),
+        ],
+        corpus: &[(
+            "cloud/azure/activity_logs/azure_network_security_modified_or_deleted.yml",
+            &[(f, 0)],
+        )],
+        events: &[fixture(f)],
+        extra: &[],
+        want: &[
+            ("single factor legacy auth", f, 2),
+            ("role assigned", f, 3),
+            ("vm started", f, 1),
+        ],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(dir.path());
 }
 
 #[test]
 fn okta_system_log_array() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let target = rule(
-        d,
-        "default policy touched",
-        "product: okta\nservice: okta",
-        "selection:\n    target.displayName: Default Policy\ncondition: selection",
-    );
-    let login = rule(
-        d,
-        "okta login",
-        "product: okta\nservice: okta",
-        "selection:\n    eventType: user.session.start\n    outcome.result: SUCCESS\n    actor.alternateId|endswith: '@example.com'\ncondition: selection",
-    );
-    let mut rules = vec![target, login];
-    let c = corpus("identity/okta/okta_policy_rule_modified_or_deleted.yml");
-    rules.extend(c.clone());
-    let r = run(&rules, &[fixture("okta_system_log.json")], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     let f = "okta_system_log.json";
-    let mut want = hits(&[("default policy touched", f, 0), ("okta login", f, 1)]);
-    if let Some(c) = &c {
-        want.extend(hits(&[(&title_of(c), f, 0)]));
+    Case {
+        own: &[
+            (
+                "default policy touched",
+                "product: okta\nservice: okta",
+                "selection:\n    target.displayName: Default Policy\ncondition: selection",
+            ),
+            (
+                "okta login",
+                "product: okta\nservice: okta",
+                "selection:\n    eventType: user.session.start\n    outcome.result: SUCCESS\n    actor.alternateId|endswith: '@example.com'\ncondition: selection",
+            ),
+        ],
+        corpus: &[(
+            "identity/okta/okta_policy_rule_modified_or_deleted.yml",
+            &[(f, 0)],
+        )],
+        events: &[fixture(f)],
+        extra: &[],
+        want: &[("default policy touched", f, 0), ("okta login", f, 1)],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(dir.path());
 }
 
 #[test]
 fn google_cloud_audit_log_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let start = rule(
-        d,
-        "vm started by dev",
-        "product: gcp\nservice: gcp.audit",
-        "selection:\n    gcp.audit.method_name|endswith: instances.start\n    protoPayload.authenticationInfo.principalEmail: dev@example.com\ncondition: selection",
-    );
-    let mut rules = vec![start];
-    let fw = corpus("cloud/gcp/audit/gcp_firewall_rule_modified_or_deleted.yml");
-    let ws = corpus("cloud/gcp/gworkspace/admin/gcp_gworkspace_application_removed.yml");
-    rules.extend(fw.clone());
-    rules.extend(ws.clone());
-    let r = run(&rules, &[fixture("gcp_audit.jsonl")], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     let f = "gcp_audit.jsonl";
-    let mut want = hits(&[("vm started by dev", f, 1)]);
-    if let (Some(fw), Some(ws)) = (&fw, &ws) {
-        want.extend(hits(&[(&title_of(fw), f, 0), (&title_of(ws), f, 2)]));
+    Case {
+        own: &[(
+            "vm started by dev",
+            "product: gcp\nservice: gcp.audit",
+            "selection:\n    gcp.audit.method_name|endswith: instances.start\n    protoPayload.authenticationInfo.principalEmail: dev@example.com\ncondition: selection",
+        )],
+        corpus: &[
+            (
+                "cloud/gcp/audit/gcp_firewall_rule_modified_or_deleted.yml",
+                &[(f, 0)],
+            ),
+            (
+                "cloud/gcp/gworkspace/admin/gcp_gworkspace_application_removed.yml",
+                &[(f, 2)],
+            ),
+        ],
+        events: &[fixture(f)],
+        extra: &[],
+        want: &[("vm started by dev", f, 1)],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(dir.path());
 }
 
 #[test]
 fn zeek_json_logs_by_path_and_by_file_name_and_logsource() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let zbit = rule(
-        d,
-        "dns answer",
-        "product: zeek\nservice: dns",
-        "selection:\n    answers: 198.51.100.23\n    id.resp_p: 53\ncondition: selection",
-    );
-    let generic_dns = rule(
-        d,
-        "generic dns category",
-        "category: dns",
-        "selection:\n    query|endswith: minexmr.org\n    record_type: A\ncondition: selection",
-    );
-    let http_only = rule(
-        d,
-        "zeek http query field",
-        "product: zeek\nservice: http",
-        "selection:\n    query|contains: xmr\ncondition: selection",
-    );
-    let mut rules = vec![zbit, generic_dns, http_only];
-    let pools = corpus("network/zeek/zeek_dns_mining_pools.yml");
-    let webdav = corpus("network/zeek/zeek_http_executable_download_from_webdav.yml");
-    rules.extend(pools.clone());
-    rules.extend(webdav.clone());
+    let own: [Own; 3] = [
+        (
+            "dns answer",
+            "product: zeek\nservice: dns",
+            "selection:\n    answers: 198.51.100.23\n    id.resp_p: 53\ncondition: selection",
+        ),
+        (
+            "generic dns category",
+            "category: dns",
+            "selection:\n    query|endswith: minexmr.org\n    record_type: A\ncondition: selection",
+        ),
+        (
+            "zeek http query field",
+            "product: zeek\nservice: http",
+            "selection:\n    query|contains: xmr\ncondition: selection",
+        ),
+    ];
     // The same DNS log in Zeek's default TSV form (routed by its `#path` header).
     let tsv = "zeek_dns_tsv.log";
-    let r = run(
-        &rules,
-        &[
-            fixture("dns.log"),
-            fixture("zeek_stream.ndjson"),
-            fixture(tsv),
+    let (dns, stream) = ("dns.log", "zeek_stream.ndjson");
+    Case {
+        own: &own,
+        corpus: &[
+            (
+                "network/zeek/zeek_dns_mining_pools.yml",
+                &[(dns, 1), (tsv, 1), (stream, 2)],
+            ),
+            (
+                "network/zeek/zeek_http_executable_download_from_webdav.yml",
+                &[(stream, 0)],
+            ),
         ],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let mut want = hits(&[
-        ("dns answer", "dns.log", 1),
-        ("dns answer", tsv, 1),
-        ("generic dns category", "zeek_stream.ndjson", 2),
-    ]);
-    if let (Some(p), Some(w)) = (&pools, &webdav) {
-        let (p, w) = (title_of(p), title_of(w));
-        want.extend(hits(&[
-            (&p, "dns.log", 1),
-            (&p, tsv, 1),
-            (&p, "zeek_stream.ndjson", 2),
-            (&w, "zeek_stream.ndjson", 0),
-        ]));
+        events: &[fixture(dns), fixture(stream), fixture(tsv)],
+        extra: &[],
+        want: &[
+            ("dns answer", dns, 1),
+            ("dns answer", tsv, 1),
+            ("generic dns category", stream, 2),
+        ],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(d);
 
     // A copy that neither `_path` nor its name routes: every rule is tried without
     // `--logsource`, only that source's rules with it.
     let other = d.join("capture.json");
-    std::fs::copy(fixture("dns.log"), &other).unwrap();
-    let r = run(&rules[..3], std::slice::from_ref(&other), &[]);
+    std::fs::copy(fixture(dns), &other).unwrap();
+    let rules = own_rules(d, &own);
+    let r = run(&rules, std::slice::from_ref(&other), &[]);
     assert_eq!(
         r.hits,
         hits(&[
@@ -360,7 +403,7 @@ fn zeek_json_logs_by_path_and_by_file_name_and_logsource() {
         r.stderr
     );
     let r = run(
-        &rules[..3],
+        &rules,
         std::slice::from_ref(&other),
         &["--logsource", "product=zeek,service=dns"],
     );
@@ -375,125 +418,111 @@ fn zeek_json_logs_by_path_and_by_file_name_and_logsource() {
 #[test]
 fn sysmon_for_linux_in_syslog() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let net = rule(
-        d,
-        "linux outbound 443",
-        "product: linux\ncategory: network_connection",
-        "selection:\n    DestinationPort: 443\n    Image|endswith: /base64\ncondition: selection",
-    );
-    let windows = rule(
-        d,
-        "windows base64",
-        "product: windows\ncategory: process_creation",
-        "selection:\n    Image|endswith: /base64\ncondition: selection",
-    );
-    let mut rules = vec![net, windows];
-    let c = corpus("linux/process_creation/proc_creation_lnx_base64_decode.yml");
-    rules.extend(c.clone());
-    // The same event read from journald (`journalctl -o json`: the XML in `MESSAGE`).
-    let journal = rule(
-        d,
-        "journald sysmon",
-        "product: linux\ncategory: process_creation",
-        "selection:\n    SYSLOG_IDENTIFIER: sysmon\n    ParentImage: /usr/bin/bash\ncondition: selection",
-    );
-    rules.push(journal);
-    let r = run(
-        &rules,
-        &[
-            fixture("sysmon_linux.log"),
-            fixture("sysmon_linux_journal.json"),
-        ],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
     let f = "sysmon_linux.log";
     let j = "sysmon_linux_journal.json";
-    // The cron line is not an event: the Sysmon events are records 0, 1 and 2.
-    let mut want = hits(&[("linux outbound 443", f, 2), ("journald sysmon", j, 1)]);
-    if let Some(c) = &c {
-        want.extend(hits(&[(&title_of(c), f, 0), (&title_of(c), j, 1)]));
+    Case {
+        own: &[
+            (
+                "linux outbound 443",
+                "product: linux\ncategory: network_connection",
+                "selection:\n    DestinationPort: 443\n    Image|endswith: /base64\ncondition: selection",
+            ),
+            (
+                "windows base64",
+                "product: windows\ncategory: process_creation",
+                "selection:\n    Image|endswith: /base64\ncondition: selection",
+            ),
+            // The same event read from journald (`journalctl -o json`: the XML in `MESSAGE`).
+            (
+                "journald sysmon",
+                "product: linux\ncategory: process_creation",
+                "selection:\n    SYSLOG_IDENTIFIER: sysmon\n    ParentImage: /usr/bin/bash\ncondition: selection",
+            ),
+        ],
+        corpus: &[(
+            "linux/process_creation/proc_creation_lnx_base64_decode.yml",
+            &[(f, 0), (j, 1)],
+        )],
+        events: &[fixture(f), fixture(j)],
+        extra: &[],
+        // The cron line is not an event: the Sysmon events are records 0, 1 and 2.
+        want: &[("linux outbound 443", f, 2), ("journald sysmon", j, 1)],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(dir.path());
 }
 
 #[test]
 fn auditd_records_grouped_per_event() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let hex = rule(
-        d,
-        "ls of a spaced dir",
-        "product: linux\nservice: auditd",
-        "selection:\n    type: EXECVE\n    a0: ls\n    a2: /tmp/my dir\ncondition: selection",
-    );
-    let enriched = rule(
-        d,
-        "uname execve",
-        "product: linux\nservice: auditd",
-        "selection:\n    type: SYSCALL\n    SYSCALL: execve\n    key: exec\n    exe|endswith: /uname\ncondition: selection",
-    );
-    let login = rule(
-        d,
-        "failed root login",
-        "product: linux\nservice: auditd",
-        "selection:\n    type: USER_LOGIN\n    acct: root\n    res: failed\ncondition: selection",
-    );
-    let proctitle = rule(
-        d,
-        "sshd_config read",
-        "product: linux\nservice: auditd",
-        "selection:\n    proctitle: cat /etc/ssh/sshd_config\n    success: 'no'\ncondition: selection",
-    );
-    let mut rules = vec![hex, enriched, login, proctitle];
-    let c = corpus("linux/auditd/lnx_auditd_system_info_discovery.yml");
-    rules.extend(c.clone());
-    let r = run(&rules, &[fixture("audit.log")], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     let f = "audit.log";
-    // Events in the order they start: serial 24287, 42, 43 (its records interleave with
-    // 42's), 50.
-    let mut want = hits(&[
-        ("sshd_config read", f, 0),
-        ("uname execve", f, 1),
-        ("ls of a spaced dir", f, 2),
-        ("failed root login", f, 3),
-    ]);
-    if let Some(c) = &c {
-        want.extend(hits(&[(&title_of(c), f, 1)]));
+    Case {
+        own: &[
+            (
+                "ls of a spaced dir",
+                "product: linux\nservice: auditd",
+                "selection:\n    type: EXECVE\n    a0: ls\n    a2: /tmp/my dir\ncondition: selection",
+            ),
+            (
+                "uname execve",
+                "product: linux\nservice: auditd",
+                "selection:\n    type: SYSCALL\n    SYSCALL: execve\n    key: exec\n    exe|endswith: /uname\ncondition: selection",
+            ),
+            (
+                "failed root login",
+                "product: linux\nservice: auditd",
+                "selection:\n    type: USER_LOGIN\n    acct: root\n    res: failed\ncondition: selection",
+            ),
+            (
+                "sshd_config read",
+                "product: linux\nservice: auditd",
+                "selection:\n    proctitle: cat /etc/ssh/sshd_config\n    success: 'no'\ncondition: selection",
+            ),
+        ],
+        corpus: &[(
+            "linux/auditd/lnx_auditd_system_info_discovery.yml",
+            &[(f, 1)],
+        )],
+        events: &[fixture(f)],
+        extra: &[],
+        // Events in the order they start: serial 24287, 42, 43 (its records interleave with
+        // 42's), 50.
+        want: &[
+            ("sshd_config read", f, 0),
+            ("uname execve", f, 1),
+            ("ls of a spaced dir", f, 2),
+            ("failed root login", f, 3),
+        ],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(dir.path());
 }
 
 #[test]
 fn defender_fields_with_spaces_serve_windefend_names() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let threat = rule(
-        d,
-        "mimikatz found",
-        "product: windows\nservice: windefend",
-        "selection:\n    ThreatName|contains: Mimikatz\n    SourceName: Real-Time Protection\n    DetectionUser|endswith: \\bob\ncondition: selection",
-    );
-    let av = rule(
-        d,
-        "av signature",
-        "category: antivirus",
-        "selection:\n    Signature|contains: mimikatz\n    Filename|endswith: mimikatz.exe\ncondition: selection",
-    );
-    let mut rules = vec![threat, av];
-    let c = corpus("windows/builtin/windefend/win_defender_asr_lsass_access.yml");
-    rules.extend(c.clone());
-    let r = run(&rules, &[fixture("defender.jsonl")], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     let f = "defender.jsonl";
-    let mut want = hits(&[("mimikatz found", f, 2), ("av signature", f, 2)]);
-    if let Some(c) = &c {
+    Case {
+        own: &[
+            (
+                "mimikatz found",
+                "product: windows\nservice: windefend",
+                "selection:\n    ThreatName|contains: Mimikatz\n    SourceName: Real-Time Protection\n    DetectionUser|endswith: \\bob\ncondition: selection",
+            ),
+            (
+                "av signature",
+                "category: antivirus",
+                "selection:\n    Signature|contains: mimikatz\n    Filename|endswith: mimikatz.exe\ncondition: selection",
+            ),
+        ],
         // Record 1 is svchost.exe, which the rule's `ProcessName` filter excludes.
-        want.extend(hits(&[(&title_of(c), f, 0)]));
+        corpus: &[(
+            "windows/builtin/windefend/win_defender_asr_lsass_access.yml",
+            &[(f, 0)],
+        )],
+        events: &[fixture(f)],
+        extra: &[],
+        want: &[("mimikatz found", f, 2), ("av signature", f, 2)],
     }
-    assert_eq!(r.hits, want, "{}", r.stderr);
+    .check(dir.path());
 }
 
 /// A cut export read by `rule`: the records before the cut are the `want` hits, the run exits
@@ -513,12 +542,9 @@ fn assert_cut(rule: &Path, cut: PathBuf, code: i32, want: &[(&str, &str, u64)], 
 fn truncated_exports_are_diagnostics_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let any_key = rule(
-        d,
-        "any access key",
-        "product: aws\nservice: cloudtrail",
-        "selection:\n    eventName: CreateAccessKey\ncondition: selection",
-    );
+    let [any_key, login] = own_rules(d, &[ANY_ACCESS_KEY, FAILED_ROOT_LOGIN])
+        .try_into()
+        .unwrap();
     let text = std::fs::read_to_string(fixture("cloudtrail.json")).unwrap();
     let cut_at = text.find("\"eventName\": \"StartInstances\"").unwrap();
     let cut = d.join("cut_cloudtrail.json");
@@ -555,12 +581,6 @@ fn truncated_exports_are_diagnostics_with_line_and_column() {
     );
 
     // auditd: a cut last record.
-    let login = rule(
-        d,
-        "failed root login",
-        "product: linux\nservice: auditd",
-        "selection:\n    type: USER_LOGIN\n    res: failed\ncondition: selection",
-    );
     let mut audit = std::fs::read_to_string(fixture("audit.log")).unwrap();
     audit.push_str("type=SYSCALL msg=audit(1700000200.1");
     let cut = d.join("audit.log");
@@ -656,29 +676,24 @@ fn event_folders_include_log_and_gzip_files() {
     std::fs::copy(fixture("audit.log"), events.join("audit.log.1")).unwrap();
     std::fs::copy(fixture("dns.log"), events.join("dns.log")).unwrap();
     std::fs::write(events.join("notes.txt"), "not events\n").unwrap();
-    let login = rule(
-        d,
-        "failed root login",
-        "product: linux\nservice: auditd",
-        "selection:\n    type: USER_LOGIN\n    res: failed\ncondition: selection",
-    );
-    let dns = rule(
-        d,
-        "dns answer",
-        "product: zeek\nservice: dns",
-        "selection:\n    query: testmyids.com\ncondition: selection",
-    );
-    let r = run(&[login, dns], &[events], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(
-        r.hits,
-        hits(&[
+    Case {
+        own: &[
+            FAILED_ROOT_LOGIN,
+            (
+                "dns answer",
+                "product: zeek\nservice: dns",
+                "selection:\n    query: testmyids.com\ncondition: selection",
+            ),
+        ],
+        corpus: &[],
+        events: &[events],
+        extra: &[],
+        want: &[
             ("failed root login", "audit.log.1", 3),
-            ("dns answer", "dns.log", 0)
-        ]),
-        "{}",
-        r.stderr
-    );
+            ("dns answer", "dns.log", 0),
+        ],
+    }
+    .check(d);
 }
 
 /// JSON-lines exports of sources no record shape routes (Bitbucket Data Center's audit log,
@@ -715,17 +730,14 @@ fn json_lines_exports_read_with_logsource() {
     ];
     for (file, ls, logsource, detection, corpus_rel, corpus_hit) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let own = rule(dir.path(), "own rule", logsource, detection);
-        let mut rules = vec![own];
-        let c = corpus(corpus_rel);
-        rules.extend(c.clone());
-        let r = run(&rules, &[fixture(file)], &["--logsource", ls]);
-        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
-        // The hand-written rule matches the other event: record 0.
-        let mut want = hits(&[("own rule", file, 0)]);
-        if let Some(c) = &c {
-            want.extend(hits(&[(&title_of(c), file, corpus_hit)]));
+        Case {
+            own: &[("own rule", logsource, detection)],
+            corpus: &[(corpus_rel, &[(file, corpus_hit)])],
+            events: &[fixture(file)],
+            extra: &["--logsource", ls],
+            // The hand-written rule matches the other event: record 0.
+            want: &[("own rule", file, 0)],
         }
-        assert_eq!(r.hits, want, "{file}: {}", r.stderr);
+        .check(dir.path());
     }
 }

@@ -4,72 +4,33 @@
 //! reason, in tests/pysigma/known.txt. Needs a Python with pySigma: set DETC_PYTHON to it; when
 //! unset the test prints a note and passes (CI sets it).
 
-#[path = "common/skip.rs"]
-mod skip;
+#[path = "common/pysigma.rs"]
+mod pysigma;
 
-use std::path::PathBuf;
+use pysigma::{manifest, n, shared};
+use std::path::Path;
 use std::process::Command;
-
-fn manifest(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(sub)
-}
-
-fn shared(sub: &str) -> PathBuf {
-    let p = manifest("../shared").join(sub);
-    if p.exists() {
-        p
-    } else {
-        PathBuf::from("/work/shared").join(sub)
-    }
-}
 
 /// Runs compare.py; returns its JSON summary (last stdout line) and the whole output.
 fn compare(
     python: &str,
-    rules: &PathBuf,
-    known: &PathBuf,
+    rules: &Path,
+    known: &Path,
     extra: &[&str],
 ) -> (serde_json::Value, String) {
-    let out = Command::new(python)
-        .arg(manifest("tests/pysigma/compare.py"))
-        .arg("--detc")
-        .arg(env!("CARGO_BIN_EXE_detc"))
-        .arg("--rules")
-        .arg(rules)
-        .arg("--known")
-        .arg(known)
-        .arg("--show")
-        .arg("2")
-        .args(extra)
-        .output()
-        .expect("run compare.py");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "compare.py failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("summary line");
-    (serde_json::from_str(last).expect("JSON summary"), stdout)
-}
-
-fn n(v: &serde_json::Value, k: &str) -> u64 {
-    v[k].as_u64()
-        .unwrap_or_else(|| panic!("summary has no `{k}`: {v}"))
+    pysigma::summary(
+        pysigma::script(python, "compare.py")
+            .arg("--rules")
+            .arg(rules)
+            .arg("--known")
+            .arg(known)
+            .args(["--show", "2"])
+            .args(extra),
+    )
 }
 
 fn python() -> Option<String> {
-    match std::env::var("DETC_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            skip::skipped(
-                "the pySigma agreement suite",
-                "DETC_PYTHON is not set",
-                "set DETC_PYTHON to a Python with pySigma and its Splunk and Kusto backends",
-            );
-            None
-        }
-    }
+    pysigma::python("the pySigma agreement suite")
 }
 
 #[test]

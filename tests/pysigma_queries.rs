@@ -7,67 +7,28 @@
 //! DETC_PYTHON to it; when unset the tests print a note and pass (CI sets it).
 //! Method and figures: docs/PYSIGMA_AGREEMENT.md.
 
-#[path = "common/skip.rs"]
-mod skip;
+#[path = "common/pysigma.rs"]
+mod pysigma;
 
-use std::path::PathBuf;
+use pysigma::{manifest, n, shared};
+use std::path::Path;
 use std::process::Command;
 
-fn manifest(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(sub)
-}
-
-fn shared(sub: &str) -> PathBuf {
-    let p = manifest("../shared").join(sub);
-    if p.exists() {
-        p
-    } else {
-        PathBuf::from("/work/shared").join(sub)
-    }
+/// Runs qcompare.py; returns its JSON summary (last stdout line) and the whole output.
+fn qcompare(python: &str, rules: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    pysigma::summary(
+        pysigma::script(python, "qcompare.py")
+            .arg("--rules")
+            .arg(rules)
+            .arg("--allow")
+            .arg(manifest("tests/pysigma/qallow.txt"))
+            .args(["--show", "3"])
+            .args(extra),
+    )
 }
 
 fn python() -> Option<String> {
-    match std::env::var("DETC_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            skip::skipped(
-                "the pySigma query comparison suite",
-                "DETC_PYTHON is not set",
-                "set DETC_PYTHON to a Python with pySigma and its Splunk and Kusto backends",
-            );
-            None
-        }
-    }
-}
-
-/// Runs qcompare.py; returns its JSON summary (last stdout line) and the whole output.
-fn qcompare(python: &str, rules: &PathBuf, extra: &[&str]) -> (serde_json::Value, String) {
-    let out = Command::new(python)
-        .arg(manifest("tests/pysigma/qcompare.py"))
-        .arg("--detc")
-        .arg(env!("CARGO_BIN_EXE_detc"))
-        .arg("--rules")
-        .arg(rules)
-        .arg("--allow")
-        .arg(manifest("tests/pysigma/qallow.txt"))
-        .arg("--show")
-        .arg("3")
-        .args(extra)
-        .output()
-        .expect("run qcompare.py");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "qcompare.py failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().expect("summary line");
-    (serde_json::from_str(last).expect("JSON summary"), stdout)
-}
-
-fn n(v: &serde_json::Value, k: &str) -> u64 {
-    v[k].as_u64()
-        .unwrap_or_else(|| panic!("summary has no `{k}`: {v}"))
+    pysigma::python("the pySigma query comparison suite")
 }
 
 #[test]

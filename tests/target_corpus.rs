@@ -5,45 +5,21 @@
 #[path = "target_util.rs"]
 mod util;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use detc::diag::SourceId;
-use detc::ir::norm::{normalize, NormOptions};
 use detc::ir::Rule;
-use detc::target::{Backend, Ctx, Outcome};
+use detc::target::Outcome;
+use std::collections::BTreeMap;
 use util::*;
-
-fn shipped() -> Vec<Rule> {
-    let paths = files_with_ext(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "det");
-    let mut rules = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        let text = std::fs::read_to_string(p).unwrap();
-        let (rs, _) = detc::dsl::parse(SourceId(i as u32), &text);
-        rules.extend(rs);
-    }
-    rules
-}
 
 /// Compile a pack; returns per target: (compiled queries by rule, skip messages).
 /// Per target: (rule name, query) of compiled rules, and skip messages.
 type Results = BTreeMap<&'static str, (Vec<(String, String)>, Vec<String>)>;
 
 fn run(rules: &[Rule]) -> Results {
-    let exprs: Vec<_> = rules
-        .iter()
-        .map(|r| normalize(r, NormOptions::default()).ok())
-        .collect();
-    let cx = Ctx {
-        rules,
-        exprs: &exprs,
-    };
     let mut out = BTreeMap::new();
     for t in TARGETS {
-        let b = target(t);
         let (mut ok, mut skipped) = (Vec::new(), Vec::new());
-        for (i, rule) in rules.iter().enumerate() {
-            match b.compile(i, &cx) {
+        for (rule, outcome) in packs::compile_all(rules, t) {
+            match outcome {
                 // A rule split into parts (too long for Sentinel): each part's query.
                 Outcome::Compiled(c) => ok.extend(
                     c.query
@@ -68,7 +44,7 @@ fn run(rules: &[Rule]) -> Results {
 
 #[test]
 fn shipped_rules_compile_to_every_target() {
-    let rules = shipped();
+    let rules = packs::shipped();
     if rules.is_empty() {
         return;
     }
@@ -95,25 +71,9 @@ fn shipped_rules_compile_to_every_target() {
 
 #[test]
 fn sigmahq_corpus_never_panics() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules");
-    let root = if root.is_dir() {
-        root
-    } else {
-        PathBuf::from("/work/shared/sigmahq/rules")
-    };
-    let mut paths = Vec::new();
-    paths.extend(files_with_ext(&root, "yml"));
-    if paths.is_empty() {
-        eprintln!("SigmaHQ corpus not found; skipping");
+    let Some(rules) = packs::sigmahq() else {
         return;
-    }
-    let mut rules = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        let text = std::fs::read_to_string(p).unwrap();
-        let stem = p.file_stem().unwrap().to_string_lossy();
-        let (rs, _) = detc::sigma::read_named(SourceId(i as u32), &text, &stem);
-        rules.extend(rs);
-    }
+    };
     assert!(rules.len() > 3000, "{}", rules.len());
     for (t, (ok, skipped)) in run(&rules) {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();

@@ -13,12 +13,9 @@
 mod util;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
-use detc::diag::SourceId;
-use detc::ir::norm::{normalize, NormOptions};
 use detc::ir::Rule;
-use detc::target::{Backend, Ctx, Outcome};
+use detc::target::Outcome;
 
 /// Impacted-asset columns, as the documentation lists them.
 const ASSETS: &[&str] = &[
@@ -77,18 +74,9 @@ fn qualifies(
 
 /// The compiled kql-defender files of `rules`: (rule, file text).
 fn build(rules: &[Rule]) -> Vec<(String, String)> {
-    let exprs: Vec<_> = rules
-        .iter()
-        .map(|r| normalize(r, NormOptions::default()).ok())
-        .collect();
-    let cx = Ctx {
-        rules,
-        exprs: &exprs,
-    };
-    let b = util::target("kql-defender");
     let mut files = Vec::new();
-    for (i, r) in rules.iter().enumerate() {
-        if let Outcome::Compiled(c) = b.compile(i, &cx) {
+    for (r, o) in util::packs::compile_all(rules, "kql-defender") {
+        if let Outcome::Compiled(c) = o {
             files.extend(c.files.into_iter().map(|f| (r.name.clone(), f.contents)));
         }
     }
@@ -129,12 +117,7 @@ fn check_claims(files: &[(String, String)]) -> (usize, usize) {
 
 #[test]
 fn shipped_rules_say_whether_they_are_custom_detections() {
-    let paths = util::files_with_ext(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "det");
-    let mut rules = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        let text = std::fs::read_to_string(p).unwrap();
-        rules.extend(detc::dsl::parse(SourceId(i as u32), &text).0);
-    }
+    let rules = util::packs::shipped();
     let files = build(&rules);
     let (ready, not) = check_claims(&files);
     eprintln!("kql-defender, shipped pack: {ready} custom-detection ready, {not} hunting only");
@@ -145,18 +128,9 @@ fn shipped_rules_say_whether_they_are_custom_detections() {
 
 #[test]
 fn sigmahq_corpus_says_whether_it_is_custom_detections() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules");
-    let paths = util::files_with_ext(&root, "yml");
-    if paths.is_empty() {
-        eprintln!("SigmaHQ corpus not found; skipping");
+    let Some(rules) = util::packs::sigmahq() else {
         return;
-    }
-    let mut rules = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        let text = std::fs::read_to_string(p).unwrap();
-        let stem = p.file_stem().unwrap().to_string_lossy();
-        rules.extend(detc::sigma::read_named(SourceId(i as u32), &text, &stem).0);
-    }
+    };
     let files = build(&rules);
     let (ready, not) = check_claims(&files);
     eprintln!("kql-defender, SigmaHQ corpus: {ready} custom-detection ready, {not} hunting only");

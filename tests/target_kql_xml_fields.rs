@@ -9,9 +9,7 @@
 #[path = "target_util.rs"]
 mod util;
 
-use detc::diag::SourceId;
-use detc::ir::norm::{normalize, NormOptions};
-use detc::target::{Ctx, Outcome};
+use detc::target::Outcome;
 use serde_json::json;
 
 /// The XML text of `s` as an element value: `&` and `<` always escaped; `>`, `"`, `'` as
@@ -117,16 +115,8 @@ fn data_tests_over_event_xml_equal_detc_match() {
                 json!(value),
                 if negate { "not " } else { "" }
             );
-            let rules = detc::sigma::read_named(SourceId(0), &yaml, "t").0;
-            let exprs: Vec<_> = rules
-                .iter()
-                .map(|r| normalize(r, NormOptions::default()).ok())
-                .collect();
-            let cx = Ctx {
-                rules: &rules,
-                exprs: &exprs,
-            };
-            let q = match detc::target::Backend::compile(&target, 0, &cx) {
+            let (rules, exprs) = util::sigma_pack(&yaml);
+            let q = match util::compile(&target, &rules, &exprs, 0) {
                 Outcome::Compiled(c) => c.query.unwrap(),
                 Outcome::Skipped(d) => panic!("{yaml}: {}", d.message),
             };
@@ -166,16 +156,8 @@ fn other_tests_on_xml_fields_are_skipped() {
         let yaml = format!(
             "title: t\nlogsource:\n    product: windows\n    service: application\ndetection:\n    sel:\n        {sel}\n    condition: sel\n"
         );
-        let rules = detc::sigma::read_named(SourceId(0), &yaml, "t").0;
-        let exprs: Vec<_> = rules
-            .iter()
-            .map(|r| normalize(r, NormOptions::default()).ok())
-            .collect();
-        let cx = Ctx {
-            rules: &rules,
-            exprs: &exprs,
-        };
-        match detc::target::Backend::compile(&target, 0, &cx) {
+        let (rules, exprs) = util::sigma_pack(&yaml);
+        match util::compile(&target, &rules, &exprs, 0) {
             Outcome::Skipped(d) => {
                 assert!(d.message.contains("field `Data`"), "{sel}: {}", d.message)
             }

@@ -12,12 +12,9 @@
 mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-use detc::diag::SourceId;
-use detc::ir::norm::{normalize, NormOptions};
 use detc::ir::Rule;
-use detc::target::{Backend, Ctx, Outcome};
+use detc::target::Outcome;
 
 /// KillChainTechniquesHelper.cs: tactic -> techniques (ICS ids left out).
 const TECHNIQUES: &str = "\
@@ -340,18 +337,9 @@ fn duration(v: &serde_yaml::Value) -> Option<u64> {
 
 /// Compile `rules` for kql-sentinel: the emitted files and the skips by code.
 fn build(rules: &[Rule]) -> (Vec<(String, String)>, BTreeMap<&'static str, usize>) {
-    let exprs: Vec<_> = rules
-        .iter()
-        .map(|r| normalize(r, NormOptions::default()).ok())
-        .collect();
-    let cx = Ctx {
-        rules,
-        exprs: &exprs,
-    };
-    let b = util::target("kql-sentinel");
     let (mut files, mut skips) = (Vec::new(), BTreeMap::new());
-    for (i, r) in rules.iter().enumerate() {
-        match b.compile(i, &cx) {
+    for (r, o) in util::packs::compile_all(rules, "kql-sentinel") {
+        match o {
             Outcome::Compiled(c) => {
                 files.extend(c.files.into_iter().map(|f| (r.name.clone(), f.contents)))
             }
@@ -375,12 +363,7 @@ fn violations(files: &[(String, String)]) -> Vec<String> {
 
 #[test]
 fn shipped_rules_deploy_to_sentinel() {
-    let paths = util::files_with_ext(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "det");
-    let mut rules = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        let text = std::fs::read_to_string(p).unwrap();
-        rules.extend(detc::dsl::parse(SourceId(i as u32), &text).0);
-    }
+    let rules = util::packs::shipped();
     assert!(rules.len() > 80, "{}", rules.len());
     let (files, skips) = build(&rules);
     assert!(skips.is_empty(), "{skips:?}");
@@ -391,19 +374,9 @@ fn shipped_rules_deploy_to_sentinel() {
 
 #[test]
 fn sigmahq_corpus_deploys_to_sentinel() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigmahq/rules");
-    let mut paths = Vec::new();
-    paths.extend(util::files_with_ext(&root, "yml"));
-    if paths.is_empty() {
-        eprintln!("SigmaHQ corpus not found; skipping");
+    let Some(rules) = util::packs::sigmahq() else {
         return;
-    }
-    let mut rules = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        let text = std::fs::read_to_string(p).unwrap();
-        let stem = p.file_stem().unwrap().to_string_lossy();
-        rules.extend(detc::sigma::read_named(SourceId(i as u32), &text, &stem).0);
-    }
+    };
     let (files, skips) = build(&rules);
     eprintln!(
         "kql-sentinel over {} SigmaHQ rules: {} files, skipped {skips:?}",

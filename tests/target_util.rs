@@ -4,8 +4,13 @@
 #[path = "common/skip.rs"]
 mod skip;
 
+#[path = "common/packs.rs"]
+pub mod packs;
+#[allow(unused_imports)] // not every target test walks a folder
+pub use packs::files_with_ext;
+
 use detc::diag::SourceId;
-use detc::ir::norm::{normalize, Expr, NormOptions};
+use detc::ir::norm::Expr;
 use detc::ir::Rule;
 use detc::target::spec_backend::SpecBackend;
 use detc::target::{load_spec_target, Backend, Compiled, Ctx, Outcome};
@@ -21,10 +26,14 @@ pub fn pack(text: &str) -> (Vec<Rule>, Vec<Option<Expr>>) {
     let (rules, diags) = detc::dsl::parse(SourceId(0), text);
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    let exprs = rules
-        .iter()
-        .map(|r| normalize(r, NormOptions::default()).ok())
-        .collect();
+    let exprs = packs::normalized(&rules);
+    (rules, exprs)
+}
+
+/// Read Sigma YAML (a rule named `t`) into rules and their normalised conditions.
+pub fn sigma_pack(yaml: &str) -> (Vec<Rule>, Vec<Option<Expr>>) {
+    let rules = detc::sigma::read_named(SourceId(0), yaml, "t").0;
+    let exprs = packs::normalized(&rules);
     (rules, exprs)
 }
 
@@ -104,26 +113,4 @@ pub fn kusto_raw(t: &SpecBackend, queries: &[serde_json::Value]) -> Vec<serde_js
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "check.js failed");
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Every file under `dir` (recursively, in name order) whose extension is `ext`; nothing when
-/// `dir` does not exist.
-pub fn files_with_ext(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
-    fn walk(dir: &std::path::Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, ext, out);
-            } else if p.extension().is_some_and(|e| e == ext) {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, ext, &mut out);
-    out
 }
