@@ -153,6 +153,113 @@ fn json_number(text: &str) -> Option<Value> {
     plain.then(|| json!(f))
 }
 
+/// The row of a table whose log source has JSON columns, built from the event's source JSON
+/// (docs/TARGETS.md, "JSON columns"): each JSON column holds the value's JSON text, the other
+/// fields are the event's single-valued ones. `None` when a field a rule of the table reads
+/// (`reads`) holds what the layout cannot: a list-valued flat field, an array on a JSON path
+/// that is not one of the log source's `json_arrays` (`holds`), a key with a dot on the path,
+/// or a number the engine writes back differently (json_number).
+fn source_row(
+    id: usize,
+    ev: &Event,
+    src: &Map<String, Value>,
+    json: &[String],
+    arrays: &[String],
+    reads: &BTreeSet<String>,
+) -> Option<Map<String, Value>> {
+    let mut out = Map::new();
+    let mut raw = Vec::new();
+    for (name, vals) in &ev.fields {
+        for v in vals {
+            if matches!(v, Val::Str { .. } | Val::Num { .. }) {
+                raw.push(cell(v));
+            }
+        }
+        let top = name.split('.').next().unwrap_or(name);
+        if json.iter().any(|j| j == top) {
+            continue;
+        }
+        if vals.len() == 1 {
+            out.insert(name.to_string(), cell(&vals[0]));
+        } else if reads.contains(name.as_ref() as &str) {
+            return None;
+        }
+    }
+    for j in json {
+        let Some(v) = src.get(j) else {
+            // A column the reader derives (GCP's `gcp.audit.method_name`): from its fields.
+            let under = |n: &str| n.split('.').next() == Some(j.as_str());
+            if ev.fields.iter().any(|(n, vs)| under(n) && vs.len() != 1) {
+                return None;
+            }
+            out.extend(json_row(&Map::new(), ev, std::slice::from_ref(j))?);
+            continue;
+        };
+        for f in reads {
+            let mut keys = f.split('.');
+            if keys.next() != Some(j.as_str()) {
+                continue;
+            }
+            let keys: Vec<&str> = keys.collect();
+            if !holds(v, j, &keys, arrays) {
+                return None;
+            }
+        }
+        out.insert(j.clone(), Value::String(v.to_string()));
+    }
+    out.insert("raw".into(), Value::Array(raw));
+    out.insert("detc_id".into(), json!(id));
+    Some(out)
+}
+
+/// Whether the layout reads the field `prefix.keys...` of `v` (the value at `prefix`) as
+/// `detc match` does: through declared arrays (`arrays`: every element, a non-array as one),
+/// with no other array on the path or at the end, and a number at the end the engine gives
+/// back as written. A declared array read itself must hold scalars only (`detc match` reads
+/// an object element as JSON text, which the engine spells its own way).
+fn holds(v: &Value, prefix: &str, keys: &[&str], arrays: &[String]) -> bool {
+    let number_ok = |x: &Value| match x {
+        Value::Number(n) => json_number(&n.to_string()).is_some(),
+        _ => true,
+    };
+    if arrays.iter().any(|a| a == prefix) {
+        let items: Vec<&Value> = match v {
+            Value::Array(xs) => xs.iter().collect(),
+            other => vec![other],
+        };
+        if keys.is_empty() {
+            return items
+                .iter()
+                .all(|x| !x.is_object() && !x.is_array() && number_ok(x));
+        }
+        return items.iter().all(|x| step(x, prefix, keys, arrays));
+    }
+    if v.is_array() {
+        return false;
+    }
+    if keys.is_empty() {
+        return number_ok(v);
+    }
+    step(v, prefix, keys, arrays)
+}
+
+/// `holds` one level down: `v` is an object (or an element of a declared array).
+fn step(v: &Value, prefix: &str, keys: &[&str], arrays: &[String]) -> bool {
+    // Anything else (a scalar, an array inside an array): no value on either side.
+    let Value::Object(m) = v else { return true };
+    // `{"b.c": 1}` is `b.c` for detc match but not the path `$.b.c`.
+    let rest = keys.join(".");
+    if m.keys()
+        .any(|k| k.contains('.') && (rest == *k || rest.starts_with(&format!("{k}."))))
+    {
+        return false;
+    }
+    match m.get(keys[0]) {
+        None => true,
+        Some(x) => holds(x, &format!("{prefix}.{}", keys[0]), &keys[1..], arrays),
+    }
+}
+
 /// What one differential run compared.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -218,15 +325,23 @@ pub fn regression_events(engine: &Engine) -> Vec<(Event, Class)> {
 /// Run the differential check of target `target` on `engine_name` (`duckdb` or `spark`) over
 /// `events` for `rules`: tables per log source, every compiled query, rows compared with the
 /// evaluator's matches.
+/// The events of a differential run: as detc reads them and, where they were JSON, as JSON
+/// (for the tables with JSON columns: `source_row`).
+pub struct Events<'a> {
+    pub events: &'a [(Event, Class)],
+    pub sources: Option<&'a [Value]>,
+}
+
 pub fn differential(
     py: &str,
     engine_name: &str,
     target: &str,
     rules: &[Rule],
     exprs: &[Option<Expr>],
-    events: &[(Event, Class)],
+    events: Events,
     engine: &Engine,
 ) -> Report {
+    let Events { events, sources } = events;
     // DuckDB reads identifiers case-insensitively; the Spark session is case-sensitive.
     let case_insensitive = engine_name == "duckdb";
     // One folder per run: tests of one process may run at once over the same rules.
@@ -248,6 +363,8 @@ pub fn differential(
     let mut tables: BTreeMap<String, (LogSource, BTreeSet<String>, Vec<usize>)> = BTreeMap::new();
     // table -> the log source's JSON columns (sql-duckdb's `json_columns`)
     let mut json_cols: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // table -> the log source's declared JSON arrays (`json_arrays`)
+    let mut json_arrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut queries = Vec::new();
     for i in 0..rules.len() {
         let Outcome::Compiled(c) = backend.compile(i, &cx) else {
@@ -260,6 +377,7 @@ pub fn differential(
             .clone()
             .expect("every SQL log source has a table");
         json_cols.insert(table.clone(), backend.entry(ls).json_columns.clone());
+        json_arrs.insert(table.clone(), backend.entry(ls).json_arrays.clone());
         let entry = tables
             .entry(table.clone())
             .or_insert_with(|| (rules[i].logsource.clone(), BTreeSet::new(), Vec::new()));
@@ -300,13 +418,25 @@ pub fn differential(
                     .iter()
                     .any(|&s| engine.logsources.sources[s].provides.serves(ls)),
             };
-            let Some(flat) = rows[id].as_ref().filter(|_| serves) else {
+            if !serves {
                 continue;
-            };
-            let r = if json.is_empty() {
-                Some(flat.clone())
-            } else {
-                json_row(flat, ev, json)
+            }
+            let src = sources.and_then(|s| s[id].as_object());
+            let r = match src {
+                // From the source JSON: arrays under the declared paths are kept.
+                Some(src) if !json.is_empty() => {
+                    source_row(id, ev, src, json, &json_arrs[table], cols)
+                }
+                _ => {
+                    let Some(flat) = rows[id].as_ref() else {
+                        continue;
+                    };
+                    if json.is_empty() {
+                        Some(flat.clone())
+                    } else {
+                        json_row(flat, ev, json)
+                    }
+                }
             };
             let Some(r) = r else {
                 report.json_excluded += 1;
@@ -448,7 +578,18 @@ pub fn corpus_differential(py: &str, engine_name: &str, target: &str) -> Report 
     let (engine, _) = Engine::new(&rules, &EngineOptions::default());
     let events = regression_events(&engine);
     assert!(events.len() > 400, "{} regression events", events.len());
-    let r = differential(py, engine_name, target, &rules, &exprs, &events, &engine);
+    let r = differential(
+        py,
+        engine_name,
+        target,
+        &rules,
+        &exprs,
+        Events {
+            events: &events,
+            sources: None,
+        },
+        &engine,
+    );
     eprintln!(
         "{target} on {engine_name}: {} queries over {} tables ({} rows from {} events, {} left out for list-valued fields, {} (table, event) pairs for JSON columns; {} rules left out for field names equal but for case: {:?}); {} (query, row) pairs compared, {} matches; {} disagreements, {} errors; engine time {:.1} s",
         r.queries,
@@ -708,7 +849,18 @@ pub fn generated_differential(py: &str, engine_name: &str, target: &str) -> Repo
             (ev, class)
         })
         .collect();
-    let r = differential(py, engine_name, target, &rules, &exprs, &events, &engine);
+    let r = differential(
+        py,
+        engine_name,
+        target,
+        &rules,
+        &exprs,
+        Events {
+            events: &events,
+            sources: Some(&values),
+        },
+        &engine,
+    );
     eprintln!(
         "{target} on {engine_name}, generated: {} of {} rules compiled, {} events, {} (query, row) pairs, {} matches; {} disagreements, {} errors",
         r.queries,
@@ -1399,7 +1551,74 @@ const NESTED: &[(&str, &str)] = &[
     ("n_column", "requestParameters: plain"),
     ("n_flat", "eventName|endswith: Policy"),
     ("n_re", "requestParameters.policy.effect|re: '^(?i)DENY$'"),
+    // Through the declared arrays `requestParameters.containerDefinitions` and its `command`.
+    ("a_eq", "requestParameters.containerDefinitions.name: web"),
+    (
+        "a_contains",
+        "requestParameters.containerDefinitions.image|contains: NGINX",
+    ),
+    (
+        "a_wild",
+        "requestParameters.containerDefinitions.image: 'ng*x:?*'",
+    ),
+    (
+        "a_re",
+        "requestParameters.containerDefinitions.name|re: '^(?i)DB[0-9]$'",
+    ),
+    (
+        "a_null",
+        "requestParameters.containerDefinitions.name: null",
+    ),
+    (
+        "a_exists",
+        "requestParameters.containerDefinitions.name|exists: true",
+    ),
+    (
+        "a_missing",
+        "requestParameters.containerDefinitions.name|exists: false",
+    ),
+    (
+        "a_num",
+        "requestParameters.containerDefinitions.cpu|gte: 256",
+    ),
+    (
+        "a_deep",
+        "requestParameters.containerDefinitions.env.mode: prod",
+    ),
+    (
+        "a_cmd",
+        "requestParameters.containerDefinitions.command|contains: curl",
+    ),
+    (
+        "a_cmd_null",
+        "requestParameters.containerDefinitions.command: null",
+    ),
 ];
+
+/// `requestParameters.containerDefinitions` of the NESTED events: an array of objects, one
+/// object instead of an array, an empty array, JSON null elements and values, missing keys,
+/// nested objects in elements, strings and numbers, arrays inside (declared: `command`, or
+/// not: `name`), an array of arrays, a plain string.
+fn container_definitions() -> Vec<Value> {
+    vec![
+        json!([
+            {"name": "web", "image": "nginx:1.25", "cpu": 256, "command": ["curl", "-s"], "env": {"mode": "prod"}},
+            {"name": "db1", "image": "postgres", "cpu": "128"}
+        ]),
+        json!({"name": "Web", "image": "NGINX:latest", "command": "curl http://x", "cpu": 1024}),
+        json!([]),
+        json!([null, {"name": null, "image": "ngx"}, {"name": "DB2", "env": {"mode": null}}]),
+        json!([{"image": "nginx:1"}, {"cpu": 512}]),
+        json!([{"name": {"first": "web"}, "env": {"mode": "dev"}}, {"name": "", "env": null}]),
+        json!([{"name": 5, "cpu": "1024"}, {"name": "5", "cpu": 7.5, "command": []}]),
+        json!(null),
+        json!([{"name": "web", "command": []}, {"name": "x", "command": [null, "curl"]}]),
+        json!([[{"name": "web"}]]),
+        json!("plain"),
+        json!([{"name": ["web", "db"]}]),
+        json!([{"name": "prod", "command": [{"arg": "curl"}], "env": {"mode": "PROD"}}]),
+    ]
+}
 
 /// The NESTED rules (plain and negated) and events: strings, integers, a non-integer number,
 /// booleans, nulls, objects, arrays, keys with a dash, a space or a dot, and a column holding
@@ -1462,6 +1681,10 @@ pub fn nested() -> (Vec<Rule>, Vec<Option<Expr>>, Vec<Value>) {
         if i % 5 == 0 {
             rp.insert("policy.effect".into(), json!("allow"));
         }
+        if i % 7 != 3 {
+            let cds = container_definitions();
+            rp.insert("containerDefinitions".into(), cds[i % cds.len()].clone());
+        }
         let mut ev = Map::new();
         ev.insert("eventSource".into(), json!("iam.amazonaws.com"));
         ev.insert("eventName".into(), json!(["PutPolicy", "GetUser"][i % 2]));
@@ -1487,7 +1710,18 @@ pub fn nested_differential(py: &str, engine_name: &str, target: &str) -> Report 
             (ev, class)
         })
         .collect();
-    let r = differential(py, engine_name, target, &rules, &exprs, &events, &engine);
+    let r = differential(
+        py,
+        engine_name,
+        target,
+        &rules,
+        &exprs,
+        Events {
+            events: &events,
+            sources: Some(&values),
+        },
+        &engine,
+    );
     eprintln!(
         "{target} on {engine_name}, nested: {} of {} rules compiled, {} events ({} list-valued, {} left out for JSON columns), {} (query, row) pairs, {} matches; {} disagreements, {} errors",
         r.queries,
@@ -1511,20 +1745,50 @@ pub fn native_json_differential(py: &str, engine_name: &str, target: &str) -> Re
     let (engine, _) = Engine::new(&rules, &EngineOptions::default());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native");
     let mut events = Vec::new();
+    let mut sources = Vec::new();
     for f in [
         "cloudtrail.json",
         "okta_system_log.json",
         "gcp_audit.jsonl",
         "azure_eventhub.json",
     ] {
+        let before = events.len();
         let diags = detc::eval::read::read_file(&dir.join(f), &mut |rec| {
             let mut ev = rec.event;
             let class = engine.prepare(&mut ev);
             events.push((ev, class));
         });
         assert!(diags.is_empty(), "{f}: {diags:?}");
+        // The records as JSON values, for the JSON columns (in the order detc reads them).
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        let records: Vec<Value> = match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Array(xs)) => xs,
+            Ok(Value::Object(mut m)) => match m.remove("Records").or_else(|| m.remove("records")) {
+                Some(Value::Array(xs)) => xs,
+                _ => vec![Value::Object(m)],
+            },
+            Ok(other) => vec![other],
+            Err(_) => text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+        };
+        assert_eq!(records.len(), events.len() - before, "{f}: records as JSON");
+        sources.extend(records);
     }
-    let r = differential(py, engine_name, target, &rules, &exprs, &events, &engine);
+    let r = differential(
+        py,
+        engine_name,
+        target,
+        &rules,
+        &exprs,
+        Events {
+            events: &events,
+            sources: Some(&sources),
+        },
+        &engine,
+    );
     eprintln!(
         "{target} on {engine_name}, native JSON samples: {} queries, {} rows from {} events ({} list-valued, {} (table, event) pairs left out for JSON columns), {} (query, row) pairs compared, {} matches; {} disagreements, {} errors",
         r.queries,

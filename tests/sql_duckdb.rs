@@ -38,7 +38,7 @@ fn nested_json_fields_on_duckdb_return_exactly_the_evaluators_matches() {
         return;
     };
     let r = common::nested_differential(&py, "duckdb", "sql-duckdb");
-    assert_eq!(r.queries, 30, "every nested rule compiles");
+    assert_eq!(r.queries, 52, "every nested rule compiles");
     assert!(r.matches > 100, "{} matches", r.matches);
     assert!(r.compared > 500, "{} pairs", r.compared);
     common::assert_agree(&r, "DuckDB");

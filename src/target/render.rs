@@ -34,6 +34,17 @@ impl Unsupported {
     }
 }
 
+/// The lambda variable a test on a list field (`json_arrays`) is written on.
+const LIST_VAR: &str = "detc_v";
+
+/// A field read through declared JSON arrays (`Renderer::json_list`).
+struct JsonList {
+    /// The scalar values (text), one per element holding one; never NULL itself.
+    values: String,
+    /// The JSON text at the field's path in every element (NULL where missing).
+    texts: String,
+}
+
 /// Deepest condition nesting rendered (far beyond any real rule; guards the recursion).
 pub(crate) const MAX_DEPTH: usize = 256;
 
@@ -566,6 +577,14 @@ impl<'a> Renderer<'a> {
             }
         };
         if !mapped {
+            if self.list_arrays(&column).is_some() {
+                return Err(Unsupported::at(
+                    span,
+                    format!(
+                        "the field `{name}` here (a list: one value per element of a JSON array in `json_arrays`; only a test on it is expressible)"
+                    ),
+                ));
+            }
             if let Some(expr) = self.json_field(&column, span)? {
                 return Ok(expr);
             }
@@ -618,6 +637,35 @@ impl<'a> Renderer<'a> {
         if !self.logsource.json_columns.iter().any(|c| c == col) {
             return Ok(None);
         }
+        let keys: Vec<&str> = rest.split('.').filter(|_| !rest.is_empty()).collect();
+        let path = self.json_path(name, col, &keys, span)?;
+        let column = self.json_column(col, span)?;
+        Ok(Some(fill(
+            &json.expr,
+            &[("column", &column), ("path", &path)],
+        )))
+    }
+
+    /// The JSON column `col` written as a field (and recorded as read).
+    fn json_column(&self, col: &str, span: Span) -> Result<String, Unsupported> {
+        let column = Self::ident(self.dialect, self.field_re, col).ok_or_else(|| {
+            Unsupported::at(span, format!("the field name `{}`", col.escape_debug()))
+        })?;
+        self.read.borrow_mut().push(col.to_string());
+        Ok(column)
+    }
+
+    /// `keys` as the dialect's JSON path from the root, quoted as a string literal.
+    fn json_path(
+        &self,
+        name: &str,
+        col: &str,
+        keys: &[&str],
+        span: Span,
+    ) -> Result<String, Unsupported> {
+        let Some(json) = &self.dialect.field.json else {
+            return Err(Unsupported::at(span, format!("the JSON field `{name}`")));
+        };
         let bare = regex::Regex::new(&format!("^(?:{})$", json.key_bare)).map_err(|e| {
             Unsupported::at(
                 span,
@@ -625,7 +673,7 @@ impl<'a> Renderer<'a> {
             )
         })?;
         let mut path = json.root.clone();
-        for key in rest.split('.').filter(|_| !rest.is_empty()) {
+        for key in keys {
             // detc match never reads a `_` key below the top level (src/eval/event.rs), nor
             // an empty one a path cannot name.
             if key.is_empty() || key.starts_with('_') {
@@ -648,15 +696,179 @@ impl<'a> Renderer<'a> {
                 path.push_str(&fill(&json.key_quoted, &[("key", key)]));
             }
         }
-        let column = Self::ident(self.dialect, self.field_re, col).ok_or_else(|| {
-            Unsupported::at(span, format!("the field name `{}`", col.escape_debug()))
-        })?;
-        self.read.borrow_mut().push(col.to_string());
-        let path = self.lit(&path, span)?;
-        Ok(Some(fill(
-            &json.expr,
-            &[("column", &column), ("path", &path)],
-        )))
+        self.lit(&path, span)
+    }
+
+    /// For a kept field under a JSON column whose path crosses arrays the log source declares
+    /// (`json_arrays`): the key counts (after the column) at which each declared array
+    /// ends, outermost first (0: the column itself). `None` for any other field.
+    fn list_arrays(&self, name: &str) -> Option<Vec<usize>> {
+        if self.logsource.json_arrays.is_empty() || self.dialect.field.json.is_none() {
+            return None;
+        }
+        let (col, rest) = name.split_once('.').unwrap_or((name, ""));
+        if !self.logsource.json_columns.iter().any(|c| c == col) {
+            return None;
+        }
+        if !matches!(
+            self.spec.field_column(self.logsource, name),
+            FieldColumn::Kept
+        ) {
+            return None;
+        }
+        let keys: Vec<&str> = rest.split('.').filter(|_| !rest.is_empty()).collect();
+        let ends: Vec<usize> = (0..=keys.len())
+            .filter(|&i| {
+                let prefix = std::iter::once(col)
+                    .chain(keys[..i].iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                self.logsource.json_arrays.contains(&prefix)
+            })
+            .collect();
+        (!ends.is_empty()).then_some(ends)
+    }
+
+    /// A field crossing declared JSON arrays as lists (`None` for any other field): the
+    /// scalar values (`field.json.expr` at the rest of the path of every element, NULLs
+    /// dropped: one per element that has a string, number or boolean there, as `detc match`
+    /// reads it) and the JSON texts at that path (to find JSON nulls, which `detc match`
+    /// counts as null values). A field naming a declared array itself reads its scalar
+    /// elements (ECS `containerDefinitions.command`, an array of strings); an object or array
+    /// element has no value there, where `detc match` reads its JSON text (whose spelling an
+    /// engine does not keep: docs/TARGETS.md, "JSON columns").
+    fn json_list(&self, name: &str, span: Span) -> Result<Option<JsonList>, Unsupported> {
+        let Some(ends) = self.list_arrays(name) else {
+            return Ok(None);
+        };
+        let json = self
+            .dialect
+            .field
+            .json
+            .as_ref()
+            .expect("list_arrays checks");
+        let (col, rest) = name.split_once('.').unwrap_or((name, ""));
+        let keys: Vec<&str> = rest.split('.').filter(|_| !rest.is_empty()).collect();
+        let need = |t: &Option<String>, key: &str| {
+            t.clone().ok_or_else(|| {
+                Unsupported::at(
+                    span,
+                    format!("the list field `{name}` (the dialect has no `field.json.{key}`)"),
+                )
+            })
+        };
+        let at = need(&json.at, "at")?;
+        let elements = need(&json.elements, "elements")?;
+        let each = need(&json.each, "each")?;
+        let flatten = need(&json.flatten, "flatten")?;
+        let present = need(&json.present, "present")?;
+        need(&json.some, "some")?;
+        need(&json.size, "size")?;
+        let column = self.json_column(col, span)?;
+        let at_path = |j: &str, from: usize, to: usize| -> Result<String, Unsupported> {
+            let path = self.json_path(name, col, &keys[from..to], span)?;
+            Ok(fill(&at, &[("json", j), ("path", &path)]))
+        };
+        let first = ends[0];
+        let base = if first == 0 {
+            column
+        } else {
+            at_path(&column, 0, first)?
+        };
+        let mut list = fill(&elements, &[("json", &base)]);
+        let mut prev = first;
+        let mut level = 1;
+        // Distinct lambda variables per level: no shadowing of each other or of a column.
+        for &end in &ends[1..] {
+            let var = format!("detc_e{level}");
+            let inner = fill(&elements, &[("json", &at_path(&var, prev, end)?)]);
+            let mapped = fill(&each, &[("list", &list), ("var", &var), ("expr", &inner)]);
+            list = fill(&flatten, &[("x", &mapped)]);
+            prev = end;
+            level += 1;
+        }
+        let var = format!("detc_e{level}");
+        let path = self.json_path(name, col, &keys[prev..], span)?;
+        let scalar = fill(&json.expr, &[("column", &var), ("path", &path)]);
+        let values = fill(
+            &present,
+            &[
+                (
+                    "list",
+                    &fill(&each, &[("list", &list), ("var", &var), ("expr", &scalar)]),
+                ),
+                ("var", LIST_VAR),
+            ],
+        );
+        let texts = fill(
+            &each,
+            &[
+                ("list", &list),
+                ("var", &var),
+                ("expr", &at_path(&var, prev, keys.len())?),
+            ],
+        );
+        Ok(Some(JsonList { values, texts }))
+    }
+
+    /// A test on a list field (`json_list`): the test on the lambda variable inside the
+    /// dialect's `some`; `null` and `exists` count the values.
+    fn list_pred(&self, p: &Pred, list: &JsonList) -> Result<Option<String>, Unsupported> {
+        let span = p.span;
+        let name = p.field.as_deref().unwrap_or("");
+        let json = self.dialect.field.json.as_ref().expect("json_list checks");
+        let need = |t: &Option<String>, key: &str| {
+            t.clone().ok_or_else(|| {
+                Unsupported::at(
+                    span,
+                    format!("the list field `{name}` (the dialect has no `field.json.{key}`)"),
+                )
+            })
+        };
+        let some = need(&json.some, "some")?;
+        let size = fill(&need(&json.size, "size")?, &[("list", &list.values)]);
+        let cmp = |op: &str| {
+            self.dialect
+                .cmp
+                .get(op)
+                .cloned()
+                .ok_or_else(|| Unsupported::at(span, format!("the comparison `{op}`")))
+        };
+        match &p.test {
+            Test::FieldRef { .. } => Err(Unsupported::at(
+                span,
+                format!("a field reference with the list field `{name}` (one value per element of a JSON array)"),
+            )),
+            Test::Exists(b) => {
+                let op = cmp(if *b { "gt" } else { "eq" })?;
+                Ok(Some(format!("{size} {op} 0")))
+            }
+            Test::Null => {
+                // Sigma's null for a list, as detc match reads it: no value, or some value
+                // empty or a JSON null (which the scalar values drop: found in the texts).
+                let null_t = self
+                    .template(Kind::Null)
+                    .ok_or_else(|| Unsupported::at(span, "a `null` test"))?;
+                let eq_t = self
+                    .template(Kind::EqCased)
+                    .ok_or_else(|| Unsupported::at(span, "a `null` test"))?;
+                let empty = fill(null_t, &[("field", LIST_VAR)]);
+                let json_null = fill(
+                    eq_t,
+                    &[("field", LIST_VAR), ("value", &self.lit("null", span)?)],
+                );
+                let parts = [
+                    format!("{size} {} 0", cmp("eq")?),
+                    fill(&some, &[("list", &list.values), ("var", LIST_VAR), ("test", &empty)]),
+                    fill(&some, &[("list", &list.texts), ("var", LIST_VAR), ("test", &json_null)]),
+                ];
+                Ok(Some(fill(
+                    &self.dialect.group,
+                    &[("x", &parts.join(&self.dialect.or))],
+                )))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn template(&self, kind: Kind) -> Option<&str> {
@@ -728,7 +940,19 @@ impl<'a> Renderer<'a> {
         {
             return self.xml_test(name, x, &p.test, span);
         }
+        // A field crossing a declared JSON array: the test is written on the lambda variable
+        // of the dialect's `some` over its values.
+        let list = match p.field.as_deref() {
+            Some(f) => self.json_list(f, span)?,
+            None => None,
+        };
+        if let Some(l) = &list {
+            if let Some(done) = self.list_pred(p, l)? {
+                return Ok(done);
+            }
+        }
         let field = match &p.field {
+            Some(_) if list.is_some() => Some(LIST_VAR.to_string()),
             Some(f) => Some(self.field(f, span)?),
             None => None,
         };
@@ -883,6 +1107,25 @@ impl<'a> Renderer<'a> {
                     format!("the time-part modifier `{part}`"),
                 ));
             }
+        };
+        let (text, fld) = match &list {
+            Some(l) => {
+                let some = self
+                    .dialect
+                    .field
+                    .json
+                    .as_ref()
+                    .and_then(|j| j.some.as_ref());
+                let some = some.expect("json_list checks");
+                (
+                    fill(
+                        some,
+                        &[("list", &l.values), ("var", LIST_VAR), ("test", &text)],
+                    ),
+                    l.values.as_str(),
+                )
+            }
+            None => (text, fld),
         };
         // A numeric test whose operator is total (never null) needs no guard.
         let total = match &p.test {

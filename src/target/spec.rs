@@ -314,6 +314,30 @@ pub struct JsonAccess {
     /// Characters a quoted key cannot hold (the field is then skipped).
     #[serde(default)]
     pub key_quoted_forbidden: Vec<char>,
+    /// Reading lists through the log source's `json_arrays` (all needed, else a field
+    /// crossing a declared array makes the rule skip). `at`: the JSON text at a path
+    /// (`{json}`, `{path}`).
+    #[serde(default)]
+    pub at: Option<String>,
+    /// The element JSON texts of `{json}` as a list; a non-array is a one-element list,
+    /// NULL a list of one NULL.
+    #[serde(default)]
+    pub elements: Option<String>,
+    /// `{expr}` applied to every element `{var}` of `{list}`.
+    #[serde(default)]
+    pub each: Option<String>,
+    /// A list of lists `{x}` as one list.
+    #[serde(default)]
+    pub flatten: Option<String>,
+    /// `{list}` without its NULL elements (`{var}`: the lambda variable).
+    #[serde(default)]
+    pub present: Option<String>,
+    /// Whether `{test}` holds for some element `{var}` of `{list}`.
+    #[serde(default)]
+    pub some: Option<String>,
+    /// The number of elements of `{list}`.
+    #[serde(default)]
+    pub size: Option<String>,
 }
 
 /// The kinds of predicate a dialect spells. Slots: `{field}`, `{value}` (quoted literal text),
@@ -474,6 +498,13 @@ pub struct LogSourceSpec {
     /// `field.json` access instead of as a flat column.
     #[serde(default)]
     pub json_columns: Vec<String>,
+    /// Dotted paths under the `json_columns` (a column itself, or `column.key...`) whose value
+    /// is an array: a field whose path crosses one is a list, one value per element as
+    /// `detc match` reads it, and a test holds when any value passes (a non-array value
+    /// there is read as a one-element list). Needs the dialect's list templates
+    /// (`field.json.at`, `elements`, ...).
+    #[serde(default)]
+    pub json_arrays: Vec<String>,
 }
 
 /// A field held by elements of an XML text column (`LogSourceSpec::xml_fields`).
