@@ -569,3 +569,81 @@ fn sql_json_columns_are_read_as_json_paths_or_skipped() {
         }
     }
 }
+
+/// A field crossing a declared JSON array (CloudTrail `requestParameters.containerDefinitions`)
+/// is a list: a test is written on the lambda variable inside the dialect's `some`, `exists`
+/// counts the values; a field reference or a correlation group-by with it skips with the
+/// reason.
+#[test]
+fn sql_json_array_fields_are_lists_or_skipped() {
+    let field = "requestParameters.containerDefinitions.name";
+    let cases: &[(&str, Option<(&str, &str)>)] = &[
+        (
+            "sel:\n    requestParameters.containerDefinitions.name: web\n  condition: sel",
+            Some(("len(list_filter(", "exists(filter(")),
+        ),
+        (
+            "sel:\n    requestParameters.containerDefinitions.name: web\n  condition: not sel",
+            Some(("coalesce(len(list_filter(", "coalesce(exists(filter(")),
+        ),
+        (
+            "sel:\n    requestParameters.containerDefinitions.name|exists: true\n  condition: sel",
+            Some(("lambda detc_v: detc_v IS NOT NULL)) > 0", "detc_v -> detc_v IS NOT NULL)) > 0")),
+        ),
+        (
+            "sel:\n    requestParameters.containerDefinitions.name|fieldref: eventName\n  condition: sel",
+            None,
+        ),
+        (
+            "sel:\n    eventName|fieldref: requestParameters.containerDefinitions.name\n  condition: sel",
+            None,
+        ),
+    ];
+    for (detection, want) in cases {
+        let text = format!(
+            "title: j\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  {detection}\n"
+        );
+        let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "j");
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let exprs: Vec<_> = rules
+            .iter()
+            .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
+            .collect();
+        for (i, t) in ["sql-duckdb", "sql-spark"].into_iter().enumerate() {
+            match (compile(&target(t), &rules, &exprs, 0), want) {
+                (Outcome::Compiled(c), Some(w)) => {
+                    let q = c.query.unwrap();
+                    let w = if i == 0 { w.0 } else { w.1 };
+                    assert!(q.contains(w), "{t} {detection}: {q}");
+                    assert!(q.contains("'$.containerDefinitions'"), "{t}: {q}");
+                }
+                (Outcome::Skipped(d), None) => {
+                    assert!(d.message.contains(field), "{t}: {}", d.message);
+                    assert!(
+                        d.message.contains("field reference") || d.message.contains("a list"),
+                        "{t}: {}",
+                        d.message
+                    );
+                }
+                (Outcome::Compiled(c), None) => panic!("{t} {detection}: {:?}", c.query),
+                (Outcome::Skipped(d), Some(_)) => panic!("{t} {detection}: {}", d.message),
+            }
+        }
+    }
+    // A correlation grouping by a list field has no single value per event.
+    let text = format!(
+        "title: p\nname: p\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel: {{eventName: RunTask}}\n  condition: sel\n---\ntitle: c\ncorrelation:\n  type: event_count\n  rules: [p]\n  group-by: ['{field}']\n  timespan: 1h\n  condition: {{gte: 3}}\n"
+    );
+    let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "c");
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let exprs: Vec<_> = rules
+        .iter()
+        .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
+        .collect();
+    for t in ["sql-duckdb", "sql-spark"] {
+        match compile(&target(t), &rules, &exprs, 1) {
+            Outcome::Compiled(c) => panic!("{t}: {:?}", c.query),
+            Outcome::Skipped(d) => assert!(d.message.contains("a list"), "{t}: {}", d.message),
+        }
+    }
+}
