@@ -268,9 +268,11 @@ pub struct Report {
     pub events: usize,
     /// Events left out: a list-valued field (the layout is scalar).
     pub list_events: usize,
-    /// Events left out of a table with JSON columns: their fields under a JSON column do not
-    /// make one JSON value (`a` and `a.b` both present), or hold a number whose text the engine
-    /// would not give back as written (json_row).
+    /// Events left out of a table with JSON columns: a field a rule of the table reads is one
+    /// the layout cannot hold (source_row: an array on its path that is not declared, ...),
+    /// or, without the event's JSON, their fields under a JSON column do not make one JSON
+    /// value (`a` and `a.b` both present) or hold a number whose text the engine would not
+    /// give back as written (json_row).
     pub json_excluded: usize,
     /// Rules left out: they read a field whose name equals another's but for case, which a
     /// case-insensitive engine reads as one column.
@@ -1723,7 +1725,7 @@ pub fn nested_differential(py: &str, engine_name: &str, target: &str) -> Report 
         &engine,
     );
     eprintln!(
-        "{target} on {engine_name}, nested: {} of {} rules compiled, {} events ({} list-valued, {} left out for JSON columns), {} (query, row) pairs, {} matches; {} disagreements, {} errors",
+        "{target} on {engine_name}, nested: {} of {} rules compiled, {} events ({} with a list-valued field, {} left out: a field the layout cannot hold), {} (query, row) pairs, {} matches; {} disagreements, {} errors",
         r.queries,
         rules.len(),
         r.events,

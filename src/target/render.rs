@@ -41,7 +41,7 @@ const LIST_VAR: &str = "detc_v";
 struct JsonList {
     /// The scalar values (text), one per element holding one; never NULL itself.
     values: String,
-    /// The JSON text at the field's path in every element (NULL where missing).
+    /// The JSON text at the field's path in every element that has the path.
     texts: String,
 }
 
@@ -800,12 +800,23 @@ impl<'a> Renderer<'a> {
                 ("var", LIST_VAR),
             ],
         );
+        // Without NULLs (missing paths) too, so that `some` over it is never NULL (Spark's
+        // `exists` is NULL when a test is NULL and none is true).
         let texts = fill(
-            &each,
+            &present,
             &[
-                ("list", &list),
-                ("var", &var),
-                ("expr", &at_path(&var, prev, keys.len())?),
+                (
+                    "list",
+                    &fill(
+                        &each,
+                        &[
+                            ("list", &list),
+                            ("var", &var),
+                            ("expr", &at_path(&var, prev, keys.len())?),
+                        ],
+                    ),
+                ),
+                ("var", LIST_VAR),
             ],
         );
         Ok(Some(JsonList { values, texts }))
