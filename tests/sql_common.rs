@@ -287,6 +287,18 @@ pub struct Report {
     pub seconds: f64,
 }
 
+/// JSON event objects as the engine reads them, each with the log sources it belongs to.
+pub fn prepare_json(engine: &Engine, values: &[Value]) -> Vec<(Event, Class)> {
+    values
+        .iter()
+        .map(|v| {
+            let mut ev = Event::from_json_map(v.as_object().expect("a JSON object event"));
+            let class = engine.prepare(&mut ev);
+            (ev, class)
+        })
+        .collect()
+}
+
 /// Load the corpus rules with their normalised conditions.
 pub fn corpus() -> (Vec<Rule>, Vec<Option<Expr>>) {
     let mut sources = Sources::new();
@@ -839,30 +851,29 @@ pub fn generated() -> (Vec<Rule>, Vec<Option<Expr>>, Vec<Value>) {
     (rules, exprs, events)
 }
 
+/// `rules` over JSON event objects on one engine (the tables with JSON columns built from
+/// the objects themselves).
+fn json_differential(
+    py: &str,
+    engine_name: &str,
+    target: &str,
+    rules: &[Rule],
+    exprs: &[Option<Expr>],
+    values: &[Value],
+) -> Report {
+    let (engine, _) = Engine::new(rules, &EngineOptions::default());
+    let events = prepare_json(&engine, values);
+    let sources = Events {
+        events: &events,
+        sources: Some(values),
+    };
+    differential(py, engine_name, target, rules, exprs, sources, &engine)
+}
+
 /// The generated rules over the generated events, on one engine.
 pub fn generated_differential(py: &str, engine_name: &str, target: &str) -> Report {
     let (rules, exprs, values) = generated();
-    let (engine, _) = Engine::new(&rules, &EngineOptions::default());
-    let events: Vec<(Event, Class)> = values
-        .iter()
-        .map(|v| {
-            let mut ev = Event::from_json_map(v.as_object().unwrap());
-            let class = engine.prepare(&mut ev);
-            (ev, class)
-        })
-        .collect();
-    let r = differential(
-        py,
-        engine_name,
-        target,
-        &rules,
-        &exprs,
-        Events {
-            events: &events,
-            sources: Some(&values),
-        },
-        &engine,
-    );
+    let r = json_differential(py, engine_name, target, &rules, &exprs, &values);
     eprintln!(
         "{target} on {engine_name}, generated: {} of {} rules compiled, {} events, {} (query, row) pairs, {} matches; {} disagreements, {} errors",
         r.queries,
@@ -1306,14 +1317,7 @@ pub fn correlation_differential(
         exprs: &exprs,
     };
     let (engine, _) = Engine::new(&rules, &EngineOptions::default());
-    let prepared: Vec<(Event, Class)> = events
-        .iter()
-        .map(|v| {
-            let mut ev = Event::from_json_map(v.as_object().unwrap());
-            let class = engine.prepare(&mut ev);
-            (ev, class)
-        })
-        .collect();
+    let prepared = prepare_json(&engine, events);
     // One table per log source of the detection rules; correlations are the queries.
     let mut tables: BTreeMap<String, LogSource> = BTreeMap::new();
     let mut queries = Vec::new();
@@ -1703,27 +1707,7 @@ pub fn nested() -> (Vec<Rule>, Vec<Option<Expr>>, Vec<Value>) {
 /// The nested rules over the nested events, on one engine.
 pub fn nested_differential(py: &str, engine_name: &str, target: &str) -> Report {
     let (rules, exprs, values) = nested();
-    let (engine, _) = Engine::new(&rules, &EngineOptions::default());
-    let events: Vec<(Event, Class)> = values
-        .iter()
-        .map(|v| {
-            let mut ev = Event::from_json_map(v.as_object().unwrap());
-            let class = engine.prepare(&mut ev);
-            (ev, class)
-        })
-        .collect();
-    let r = differential(
-        py,
-        engine_name,
-        target,
-        &rules,
-        &exprs,
-        Events {
-            events: &events,
-            sources: Some(&values),
-        },
-        &engine,
-    );
+    let r = json_differential(py, engine_name, target, &rules, &exprs, &values);
     eprintln!(
         "{target} on {engine_name}, nested: {} of {} rules compiled, {} events ({} with a list-valued field, {} left out: a field the layout cannot hold), {} (query, row) pairs, {} matches; {} disagreements, {} errors",
         r.queries,

@@ -484,12 +484,7 @@ fn sql_correlation_output_names_are_quoted_or_skipped() {
         let text = format!(
             "title: p\nname: p\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel: {{Image|endswith: x.exe}}\n  condition: sel\n---\ntitle: c\ncorrelation:\n  type: event_count\n  rules: [p]\n  group-by: ['{group}']\n  timespan: 1h\n  condition: {{gte: 3}}\n"
         );
-        let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "c");
-        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-        let exprs: Vec<_> = rules
-            .iter()
-            .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
-            .collect();
+        let (rules, exprs) = sigma_pack(&text);
         for (t, quoted) in [
             ("sql-duckdb", "\"a.b\""),
             ("sql-spark", "`a.b`"),
@@ -534,12 +529,7 @@ fn sql_json_columns_are_read_as_json_paths_or_skipped() {
         let text = format!(
             "title: j\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel:\n    '{field}': x\n  condition: sel\n"
         );
-        let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "j");
-        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-        let exprs: Vec<_> = rules
-            .iter()
-            .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
-            .collect();
+        let (rules, exprs) = sigma_pack(&text);
         for (i, t) in ["sql-duckdb", "sql-spark"].into_iter().enumerate() {
             match (compile(&target(t), &rules, &exprs, 0), want) {
                 (Outcome::Compiled(c), Some(paths)) => {
@@ -603,12 +593,7 @@ fn sql_json_array_fields_are_lists_or_skipped() {
         let text = format!(
             "title: j\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  {detection}\n"
         );
-        let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "j");
-        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-        let exprs: Vec<_> = rules
-            .iter()
-            .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
-            .collect();
+        let (rules, exprs) = sigma_pack(&text);
         for (i, t) in ["sql-duckdb", "sql-spark"].into_iter().enumerate() {
             match (compile(&target(t), &rules, &exprs, 0), want) {
                 (Outcome::Compiled(c), Some(w)) => {
@@ -634,12 +619,7 @@ fn sql_json_array_fields_are_lists_or_skipped() {
     let text = format!(
         "title: p\nname: p\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel: {{eventName: RunTask}}\n  condition: sel\n---\ntitle: c\ncorrelation:\n  type: event_count\n  rules: [p]\n  group-by: ['{field}']\n  timespan: 1h\n  condition: {{gte: 3}}\n"
     );
-    let (rules, diags) = detc::sigma::read_named(detc::diag::SourceId(0), &text, "c");
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-    let exprs: Vec<_> = rules
-        .iter()
-        .map(|r| detc::ir::norm::normalize(r, Default::default()).ok())
-        .collect();
+    let (rules, exprs) = sigma_pack(&text);
     for t in ["sql-duckdb", "sql-spark"] {
         match compile(&target(t), &rules, &exprs, 1) {
             Outcome::Compiled(c) => panic!("{t}: {:?}", c.query),

@@ -32,7 +32,8 @@ pub fn pack(text: &str) -> (Vec<Rule>, Vec<Option<Expr>>) {
 
 /// Read Sigma YAML (a rule named `t`) into rules and their normalised conditions.
 pub fn sigma_pack(yaml: &str) -> (Vec<Rule>, Vec<Option<Expr>>) {
-    let rules = detc::sigma::read_named(SourceId(0), yaml, "t").0;
+    let (rules, diags) = detc::sigma::read_named(SourceId(0), yaml, "t");
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
     let exprs = packs::normalized(&rules);
     (rules, exprs)
 }
