@@ -203,7 +203,7 @@ pub struct Dialect {
     #[serde(default)]
     pub wildcard_regex: bool,
     /// Inline flags written in front of every regex, for an engine that needs them to read
-    /// a regex as Sigma does (Java: `(?dU)`, only `\n` ends a line and classes are Unicode's).
+    /// a regex as Sigma does (Java: `(?du)`: only `\n` ends a line, `i` folds Unicode letters).
     /// Absent: nothing.
     #[serde(default)]
     pub regex_prefix: Option<String>,
