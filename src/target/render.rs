@@ -34,6 +34,21 @@ impl Unsupported {
     }
 }
 
+/// A `field.json` template a list field needs, or why the field cannot be written.
+fn list_template(
+    t: &Option<String>,
+    key: &str,
+    name: &str,
+    span: Span,
+) -> Result<String, Unsupported> {
+    t.clone().ok_or_else(|| {
+        Unsupported::at(
+            span,
+            format!("the list field `{name}` (the dialect has no `field.json.{key}`)"),
+        )
+    })
+}
+
 /// The lambda variable a test on a list field (`json_arrays`) is written on.
 const LIST_VAR: &str = "detc_v";
 
@@ -749,14 +764,7 @@ impl<'a> Renderer<'a> {
             .expect("list_arrays checks");
         let (col, rest) = name.split_once('.').unwrap_or((name, ""));
         let keys: Vec<&str> = rest.split('.').filter(|_| !rest.is_empty()).collect();
-        let need = |t: &Option<String>, key: &str| {
-            t.clone().ok_or_else(|| {
-                Unsupported::at(
-                    span,
-                    format!("the list field `{name}` (the dialect has no `field.json.{key}`)"),
-                )
-            })
-        };
+        let need = |t: &Option<String>, key: &str| list_template(t, key, name, span);
         let at = need(&json.at, "at")?;
         let elements = need(&json.elements, "elements")?;
         let each = need(&json.each, "each")?;
@@ -828,14 +836,7 @@ impl<'a> Renderer<'a> {
         let span = p.span;
         let name = p.field.as_deref().unwrap_or("");
         let json = self.dialect.field.json.as_ref().expect("json_list checks");
-        let need = |t: &Option<String>, key: &str| {
-            t.clone().ok_or_else(|| {
-                Unsupported::at(
-                    span,
-                    format!("the list field `{name}` (the dialect has no `field.json.{key}`)"),
-                )
-            })
-        };
+        let need = |t: &Option<String>, key: &str| list_template(t, key, name, span);
         let some = need(&json.some, "some")?;
         let size = fill(&need(&json.size, "size")?, &[("list", &list.values)]);
         let cmp = |op: &str| {
